@@ -79,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--diff", action="store_true", help="print the changes --fix would make; write nothing")
     mode.add_argument("--fix", action="store_true", help="rewrite the files in place")
     parser.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="also make the unsafe fixes (right in the common case, but they can change behaviour: "
+        "see --explain for each code)",
+    )
+    parser.add_argument(
         "--verify",
         action="store_true",
         help="with --diff/--fix: run every migrated class against the original (executes the code)",
@@ -111,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         if not path.exists():
             results.append(FileResult(path, error=f"{path}:1:1: no such file or directory"))
     files = list(iter_python_files([p for p in args.paths if p.exists()]))
-    results += process_project(files, keep=args.verify, jobs=args.jobs)
+    results += process_project(files, keep=args.verify, jobs=args.jobs, unsafe=args.unsafe_fixes)
     report = RunReport(mode, results)
     if args.verify:
         report.verifications = _verify(lambda: _run_jobs(results, args))

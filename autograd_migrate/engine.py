@@ -27,13 +27,14 @@ class FileResult:
     context: ModuleContext | None = None  # kept with `keep=True`, for verification
     analysis: ModuleAnalysis | None = None
     summaries: list[ClassSummary] = field(default_factory=list)  # its Function classes, for the index
-    external_blockers: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
+    external_blockers: dict[str, list[tuple[int, str, str, str]]] = field(default_factory=dict)
+    unsafe_uses: set[str] = field(default_factory=set)
 
 
 _MAX_ROUNDS = 8
 
 
-def process_project(paths: list[Path], keep: bool = False, jobs: int = 1) -> list[FileResult]:
+def process_project(paths: list[Path], keep: bool = False, jobs: int = 1, unsafe: bool = False) -> list[FileResult]:
     """The files as one project: a first pass indexes every Function class by qualified name;
     then every file that can refer to a legacy one is analysed with the index, so call sites
     in other modules are planned too. A call site that cannot be rewritten blocks its class
@@ -42,25 +43,35 @@ def process_project(paths: list[Path], keep: bool = False, jobs: int = 1) -> lis
     # parse, so in this process each file is parsed once per run.
     parsed: dict[tuple[str, bytes], ModuleContext] = {}
     index = ProjectIndex()
-    results = process_all(paths, jobs=jobs, index=index, parsed=parsed)
+    results = process_all(paths, jobs=jobs, index=index, parsed=parsed, unsafe=unsafe)
     index.classes = {s.qualified: s for r in results for s in r.summaries}
     if any(s.legacy for s in index.classes.values()):
         index.aliases = collect_aliases(paths, index)
         index.names = frozenset(index.legacy_names())
         for _ in range(_MAX_ROUNDS):
-            results = process_all(paths, jobs=jobs, index=index, parsed=parsed)
+            results = process_all(paths, jobs=jobs, index=index, parsed=parsed, unsafe=unsafe)
             summaries = {s.qualified: s for r in results for s in r.summaries}
             blocked = {
-                qualified: f"its call site at {r.path}:{line} cannot be rewritten ({code})"
+                qualified: _held_back(r.path, found)
                 for r in results
-                for qualified, ((line, code, _), *_) in r.external_blockers.items()
+                for qualified, found in r.external_blockers.items()
                 if qualified not in index.blocked
             }
-            if not blocked and summaries == index.classes:
+            unsafe_uses = {q for r in results for q in r.unsafe_uses}
+            if not blocked and summaries == index.classes and unsafe_uses <= index.unsafe:
                 break
             index.classes = summaries
             index.blocked.update(blocked)
-    return process_all(paths, keep=True, index=index, parsed=parsed) if keep else results
+            index.unsafe |= unsafe_uses
+    return process_all(paths, keep=True, index=index, parsed=parsed, unsafe=unsafe) if keep else results
+
+
+def _held_back(path: Path, found: list[tuple[int, str, str, str]]) -> tuple[str, str]:
+    """Why call sites in `path` hold a class back, and the level of the fix that would not."""
+    (line, code, _, _), *_ = found
+    if all(level == "unsafe" for *_, level in found):
+        return f"its call site at {path}:{line} is an unsafe fix ({code})", "unsafe"
+    return f"its call site at {path}:{line} cannot be rewritten ({code})", "manual"
 
 
 def process_all(
@@ -69,6 +80,7 @@ def process_all(
     jobs: int = 1,
     index: ProjectIndex | None = None,
     parsed: dict | None = None,
+    unsafe: bool = False,
 ) -> list[FileResult]:
     """Every file, in the order given, whatever `jobs`. Files the text test lets through are
     parsed in `jobs` processes; with `keep` (a parse does not cross processes) in this one."""
@@ -83,10 +95,10 @@ def process_all(
         from concurrent.futures import ProcessPoolExecutor  # only trees with candidates pay for it
 
         with ProcessPoolExecutor(min(jobs, len(pending))) as pool:
-            work = [(results[i].path, results[i].old, False, index) for i in pending]
+            work = [(results[i].path, results[i].old, False, index, None, unsafe) for i in pending]
             done = list(pool.map(_process_args, work, chunksize=4))
     else:
-        done = [process(results[i].path, results[i].old, keep, index, parsed) for i in pending]
+        done = [process(results[i].path, results[i].old, keep, index, parsed, unsafe) for i in pending]
     for i, result in zip(pending, done, strict=True):
         results[i] = result
     return results
@@ -118,9 +130,11 @@ def process(
     keep: bool = False,
     index: ProjectIndex | None = None,
     parsed: dict | None = None,
+    unsafe: bool = False,
 ) -> FileResult:
     """Never raises: a file that cannot be handled becomes a FileResult with an error.
-    `parsed` keeps parses across the rounds of a project run (same path and content)."""
+    `parsed` keeps parses across the rounds of a project run (same path and content);
+    `unsafe` makes the unsafe fixes too."""
     result = _read(path) if data is None else FileResult(path, old=data)
     if result.error:
         return result
@@ -144,9 +158,10 @@ def process(
         if index is not None:
             name, package, _ = module_name(path)
             place = Place(name, package, index)
-        analysis = analyse(ctx, place)
+        analysis = analyse(ctx, place, unsafe)
         result.findings = analysis.findings
         result.summaries, result.external_blockers = analysis.summaries, analysis.external_blockers
+        result.unsafe_uses = analysis.unsafe_uses
         if keep:
             result.context, result.analysis = ctx, analysis
         if analysis.has_fixes:

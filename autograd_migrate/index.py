@@ -40,7 +40,9 @@ class ClassSummary:
 class ProjectIndex:
     classes: dict[str, ClassSummary] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)  # "pkg.Fn" -> "pkg.ops.Fn" (re-exports)
-    blocked: dict[str, str] = field(default_factory=dict)  # qualified -> why (a call site elsewhere)
+    # qualified -> (why, fix level): a call site elsewhere cannot be rewritten (this run)
+    blocked: dict[str, tuple[str, str]] = field(default_factory=dict)
+    unsafe: set[str] = field(default_factory=set)  # classes with a call site elsewhere fixed unsafely
     names: frozenset[str] = frozenset()  # legacy_names(), fixed once per round: the text pre-filter
 
     def resolve(self, dotted: str) -> ClassSummary | None:

@@ -99,22 +99,24 @@ def verification_summary(verifications: list[Verification]) -> str:
 def _summary(report: RunReport) -> str:
     findings = [f for r in report.results for f in r.findings]
     fixable = sum(f.fixable for f in findings)
-    manual = len(findings) - fixable
+    hidden = sum(not f.fixable and f.applicability == "unsafe" for f in findings)
+    manual = len(findings) - fixable - hidden
+    unsafe = f", {hidden} more with --unsafe-fixes" if hidden else ""
     errors = f"; {_plural(len(report.errors), 'file')} could not be processed" if report.errors else ""
     if report.mode == "fix":
         files = len(report.written)
         return (
             f"Fixed {_plural(fixable if files else 0, 'finding')} in {_plural(files, 'file')}; "
-            f"{len(report.remaining())} remaining (manual){errors}."
+            f"{len(report.remaining())} remaining ({f'{manual} manual{unsafe}' if hidden else 'manual'}){errors}."
         )
     if report.mode == "diff":
         return (
             f"Would fix {_plural(fixable, 'finding')} in {_plural(len(report.changed), 'file')}; "
-            f"{manual} need manual work{errors}."
+            f"{manual} need manual work{unsafe}{errors}."
         )
     if not findings:
         return f"No findings{errors}." if errors else "All checks passed!"
-    return f"Found {_plural(len(findings), 'finding')} ({fixable} fixable with --fix, {manual} manual){errors}."
+    return f"Found {_plural(len(findings), 'finding')} ({fixable} fixable with --fix{unsafe}, {manual} manual){errors}."
 
 
 def write_json(report: RunReport, out: TextIO) -> None:
@@ -129,6 +131,7 @@ def write_json(report: RunReport, out: TextIO) -> None:
                 "code": f.code,
                 "message": f.message,
                 "fixable": f.fixable,
+                "applicability": f.applicability,
                 "fixed": report.fixed(r) and f.fixable,
             }
             for r in report.results

@@ -17,7 +17,9 @@ class Rule:
     name: ClassVar[str]
     summary: ClassVar[str]  # one line for the docs
     message: ClassVar[str]  # str.format template; says what to do
-    fixable: ClassVar[bool]  # False: reported for manual work, never rewritten
+    # "safe": applied by --fix; "unsafe": applied only with --unsafe-fixes (right in the common
+    # case, but it can change behaviour); "manual": reported, never rewritten
+    applicability: ClassVar[str]
     why: ClassVar[str]
     invalid: ClassVar[str]  # a module that triggers the rule
     fixed: ClassVar[str | None] = None  # what `--fix` makes of `invalid` (fixable rules)
@@ -37,7 +39,7 @@ class LegacyFunction(Rule):
         "Instance-method forward/backward: make them static methods taking ctx; constructor parameters move to forward."
     )
     message = "legacy autograd Function `{cls}`: make forward/backward static methods taking ctx{detail}"
-    fixable = True
+    applicability = "safe"
     why = (
         "Since torch 1.5, calling a Function with instance-method forward raises "
         "'Legacy autograd function with non-static forward method is deprecated'. The fix makes "
@@ -71,7 +73,7 @@ class LegacyCall(Rule):
     name = "legacy-call"
     summary = "`Fn(args)(x)`, or `f = Fn(args); f(x)`: call `Fn.apply(x, args)`."
     message = "legacy call of `{cls}`: use `{cls}.apply(inputs..., constructor args...)`"
-    fixable = True
+    applicability = "safe"
     why = (
         "`Fn(args)(x)` instantiates the Function and calls it, which modern torch refuses. "
         "`Fn.apply` takes the inputs followed by the former constructor arguments, positionally."
@@ -106,7 +108,7 @@ class InstanceApply(Rule):
         "`{cls}(...).apply(...)` runs forward on a fresh ctx that never saw the constructor "
         "arguments: use `{cls}.apply(inputs..., constructor args...)`"
     )
-    fixable = True
+    applicability = "safe"
     why = (
         "The usual wrong hand migration: `.apply` on an instance ignores the instance, so state "
         "set by `__init__` is missing when forward or backward reads it."
@@ -120,7 +122,7 @@ class SavedVariables(Rule):
     name = "saved-variables"
     summary = "`ctx.saved_variables`: use `ctx.saved_tensors`."
     message = "`saved_variables` is a deprecated alias: use `saved_tensors`"
-    fixable = True
+    applicability = "safe"
     why = "`ctx.saved_variables` is kept only as a deprecated alias of `ctx.saved_tensors`."
     invalid = _IMPORTS + (
         "class Sq(Function):\n"
@@ -144,7 +146,7 @@ class VariableWrapper(Rule):
         "or `.detach().requires_grad_()`."
     )
     message = "`Variable(...)` is a deprecated wrapper: {detail}"
-    fixable = True
+    applicability = "safe"
     why = (
         "Since torch 0.4 tensors carry autograd state themselves; `Variable` is a deprecated shim "
         "and `volatile=` is ignored. `requires_grad=True` becomes the factory keyword or "
@@ -161,7 +163,7 @@ class VariableImport(Rule):
     name = "variable-import"
     summary = "`from torch.autograd import Variable` left unused: remove it."
     message = "import of the deprecated `Variable`: remove it once its uses are gone"
-    fixable = True
+    applicability = "safe"
     why = "After the wrappers are removed the import is unused; `Variable` is deprecated."
     invalid = "import torch\nfrom torch.autograd import Variable\n\nx = torch.ones(1)\n"
     fixed = "import torch\n\nx = torch.ones(1)\n"
@@ -172,7 +174,7 @@ class VariableType(Rule):
     name = "variable-type"
     summary = "`isinstance(x, Variable)`: use `torch.Tensor`, which is exactly what it tests now."
     message = "`Variable` as a type: `isinstance(x, Variable)` is `isinstance(x, torch.Tensor)` since torch 0.4"
-    fixable = True
+    applicability = "safe"
     why = (
         "`Variable`'s metaclass answers isinstance checks with `isinstance(x, torch.Tensor)`, so the "
         "replacement is exact; it is made where `torch` is imported as a name."
@@ -186,13 +188,49 @@ class MarkSharedStorage(Rule):
     name = "mark-shared-storage"
     summary = "`mark_shared_storage(...)` is a no-op: remove the call."
     message = "`mark_shared_storage` has been a no-op since torch 0.4: remove the call"
-    fixable = True
+    applicability = "safe"
     why = "The call does nothing on modern torch and no longer exists on the ctx."
     invalid = SavedVariables.fixed.replace(
         "        ctx.save_for_backward(x)\n",
         "        ctx.save_for_backward(x)\n        ctx.mark_shared_storage((x, x))\n",
     )
     fixed = SavedVariables.fixed
+
+
+class HeldInstance(Rule):
+    code = "AGM009"
+    name = "held-instance"
+    summary = (
+        "`self.fn = Fn(args)` in a class, `self.fn(x)` in its methods: keep the arguments in "
+        "`self.fn`, call `Fn.apply(x, *self.fn)` (unsafe fix)."
+    )
+    message = "an instance of `{cls}` is held in `self.{attr}` and called from the methods of `{holder}`: {todo}"
+    applicability = "unsafe"
+    why = (
+        "A Module that builds the Function once and calls it on every forward relied on one "
+        "instance serving every call. The fix keeps the constructor arguments (evaluated where "
+        "they were) in the attribute and calls `Fn.apply(x, *self.fn)`. It is unsafe: each call "
+        "now gets its own ctx (legacy torch shared one object, whose state a call could leave "
+        "for the next), the constructor body runs on every call, and the attribute now holds a "
+        "tuple, which code elsewhere (another module, a checkpoint pickled with the instance) may "
+        "not expect. Uses of the attribute anywhere else in the same module keep it manual."
+    )
+    invalid = LegacyFunction.invalid + (
+        "\n\nclass Branch(torch.nn.Module):\n"
+        "    def __init__(self, k):\n"
+        "        super().__init__()\n"
+        "        self.scale = Scale(k)\n\n"
+        "    def forward(self, x):\n"
+        "        return self.scale(x)\n"
+    )
+    fixed = LegacyFunction.fixed + (
+        "\n\nclass Branch(torch.nn.Module):\n"
+        "    def __init__(self, k):\n"
+        "        super().__init__()\n"
+        "        self.scale = (k,)\n\n"
+        "    def forward(self, x):\n"
+        "        return Scale.apply(x, *self.scale)\n"
+    )
 
 
 class CtorVarargs(Rule):
@@ -203,7 +241,7 @@ class CtorVarargs(Rule):
         "`{cls}.__init__` takes *args/**kwargs, which cannot be moved to forward mechanically: "
         "move its parameters to forward by hand"
     )
-    fixable = False
+    applicability = "manual"
     why = "Forward receives the constructor arguments positionally; their names must be known."
     invalid = LegacyFunction.invalid.replace("def __init__(self, k)", "def __init__(self, *args)").replace(
         "self.k = k", "self.k = args[0]"
@@ -218,7 +256,7 @@ class InstanceReused(Rule):
         "an instance of `{cls}` is called more than once (legacy torch shared or clobbered its "
         "state between calls): call `{cls}.apply(...)` once per use"
     )
-    fixable = False
+    applicability = "manual"
     why = (
         "Each legacy call stored its state on the same object, so the second call overwrote "
         "what backward of the first one needed. The intended behaviour must be chosen by hand."
@@ -231,7 +269,7 @@ class SelfIntrospection(Rule):
     name = "self-introspection"
     summary = "Properties, `type(self)`, `self.__class__`, `isinstance(self, ...)`, `self` passed on: migrate by hand."
     message = "`{cls}` uses {what}: the modern ctx is not an instance of the class, migrate this by hand"
-    fixable = False
+    applicability = "manual"
     why = (
         "After migration `self` becomes the ctx object torch creates, which is not an instance "
         "of the class: properties, `type(self)`, `self.__class__`, `isinstance(self, ...)` and "
@@ -245,7 +283,7 @@ class MethodOutside(Rule):
     name = "method-outside"
     summary = "A method of the class (e.g. `forward`) used outside it: migrate by hand."
     message = "`{cls}.{method}` is used outside the class: after migration it takes ctx; migrate by hand"
-    fixable = False
+    applicability = "manual"
     why = "Methods become static and take ctx; callers outside the class would break."
     invalid = LegacyFunction.invalid + "\n\nprint(Scale(2).forward)\n"
 
@@ -258,7 +296,7 @@ class InstanceEscapes(Rule):
         "module level): rewrite its uses by hand."
     )
     message = "{what} of `{cls}` {how}: rewrite its uses as `{cls}.apply(inputs..., constructor args...)` by hand"
-    fixable = False
+    applicability = "manual"
     why = (
         "The call site cannot be rewritten exactly when the instance (or the class) travels: "
         "stored on an attribute, passed, returned, kept at module level and called elsewhere."
@@ -271,7 +309,7 @@ class Unsupported(Rule):
     name = "unsupported-shape"
     summary = "Another shape with no exact rewrite (the message gives the reason); the class is left untouched."
     message = "cannot migrate `{cls}` safely: {reason}"
-    fixable = False
+    applicability = "manual"
     why = "A shape the tool cannot rewrite exactly; the class is left untouched rather than guessed."
     invalid = LegacyFunction.invalid.replace("return x * self.k", "return x * self.k * self.unknown")
 
@@ -281,7 +319,7 @@ class VariableValue(Rule):
     name = "variable-value"
     summary = "`Variable` used as a type or value: use `torch.Tensor` or remove it by hand."
     message = "`Variable` used as {what}: use `torch.Tensor` (or remove it) by hand"
-    fixable = False
+    applicability = "manual"
     why = "Every tensor is a Variable now; type checks and other non-call uses need a human decision."
     invalid = "import torch\nfrom torch.autograd import Variable\n\nok = issubclass(torch.Tensor, Variable)\n"
 
@@ -297,6 +335,7 @@ RULES: dict[str, type[Rule]] = {
         VariableImport,
         MarkSharedStorage,
         VariableType,
+        HeldInstance,
         CtorVarargs,
         InstanceReused,
         SelfIntrospection,
@@ -314,18 +353,43 @@ class Finding:
     column: int
     code: str
     message: str
-    fixable: bool
+    fixable: bool  # this run's fix covers it (and --fix applies it)
+    applicability: str = "safe"  # the level of its fix: "safe", "unsafe", or "manual" (none)
 
     @staticmethod
-    def of(rule: type[Rule], pos: tuple[int, int], *, fixable: bool | None = None, **kw: object) -> Finding:
-        return Finding(pos[0], pos[1], rule.code, rule.format(**kw), rule.fixable if fixable is None else fixable)
+    def of(
+        rule: type[Rule],
+        pos: tuple[int, int],
+        *,
+        fixable: bool | None = None,
+        applicability: str | None = None,
+        **kw: object,
+    ) -> Finding:
+        """By default the rule's level; a fix this run does not make is manual unless told otherwise."""
+        if fixable is None:
+            fixable = rule.applicability == "safe"
+        if applicability is None:
+            applicability = rule.applicability if fixable or rule.applicability == "unsafe" else "manual"
+        return Finding(pos[0], pos[1], rule.code, rule.format(**kw), fixable, applicability)
+
+    def but(self, *, fixable: bool, applicability: str | None = None) -> Finding:
+        if applicability is None:
+            applicability = self.applicability if fixable else "manual"
+        return Finding(self.line, self.column, self.code, self.message, fixable, applicability)
+
+
+_FIX_TEXT = {
+    "safe": "safe, applied by --fix.",
+    "unsafe": "unsafe, applied by --fix only with --unsafe-fixes (review the change).",
+    "manual": "none; reported for manual work.",
+}
 
 
 def markdown_table() -> str:
     """The README's list of codes."""
     rows = ["| code | name | fix | what it finds, what to do |", "|---|---|---|---|"]
     for rule in RULES.values():
-        rows.append(f"| {rule.code} | {rule.name} | {'safe' if rule.fixable else 'manual'} | {rule.summary} |")
+        rows.append(f"| {rule.code} | {rule.name} | {rule.applicability} | {rule.summary} |")
     return "\n".join(rows) + "\n"
 
 
@@ -339,7 +403,7 @@ def explain(code: str) -> str | None:
         "",
         rule.why,
         "",
-        "Fix: " + ("safe, applied by --fix." if rule.fixable else "none; reported for manual work."),
+        "Fix: " + _FIX_TEXT[rule.applicability],
         "",
         "Example:",
         "",

@@ -32,12 +32,16 @@ MAX_SECONDS, MAX_RATIO = 1.0, 3.0
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tree", type=Path, help="tree to check (default: pinned sdist)")
-    p.add_argument("--cache", type=Path, default=BENCH_DIR / ".cache",
-                   help="where the pinned sdist is extracted (default: bench/.cache)")
-    p.add_argument("--runs", type=int, default=5,
-                   help="timed runs per tool, after 1 warm-up (default 5)")
-    p.add_argument("--cmd", help="autograd-migrate command, shell-quoted "
-                   "(default: this interpreter -m autograd_migrate)")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=BENCH_DIR / ".cache",
+        help="where the pinned sdist is extracted (default: bench/.cache)",
+    )
+    p.add_argument("--runs", type=int, default=5, help="timed runs per tool, after 1 warm-up (default 5)")
+    p.add_argument(
+        "--cmd", help="autograd-migrate command, shell-quoted (default: this interpreter -m autograd_migrate)"
+    )
     p.add_argument("--json", action="store_true", help="print results as JSON")
     return p.parse_args()
 
@@ -50,9 +54,22 @@ def fetch_tree(cache: Path) -> Path:
         return dest
     print(f"fetching {name}=={version} sdist into {cache} ...", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet",
-                        "--no-deps", "--no-binary", ":all:", f"{name}=={version}",
-                        "-d", tmp], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                f"{name}=={version}",
+                "-d",
+                tmp,
+            ],
+            check=True,
+        )
         (sdist,) = Path(tmp).glob("*.tar.gz")
         with tarfile.open(sdist) as tar:
             tar.extractall(tmp, filter="data")
@@ -73,10 +90,13 @@ def run(cmd: list[str], env: dict | None = None) -> dict:
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0), err.seek(0)
-        return {"wall": wall, "rc": proc.returncode,
-                "rss_kb": usage.ru_maxrss // (1024 if sys.platform == "darwin" else 1),
-                "out": out.read().decode(errors="replace"),
-                "err": err.read().decode(errors="replace")}
+        return {
+            "wall": wall,
+            "rc": proc.returncode,
+            "rss_kb": usage.ru_maxrss // (1024 if sys.platform == "darwin" else 1),
+            "out": out.read().decode(errors="replace"),
+            "err": err.read().decode(errors="replace"),
+        }
 
 
 def bench(cmds: dict[str, list[str]], runs: int) -> dict[str, dict]:
@@ -92,10 +112,13 @@ def bench(cmds: dict[str, list[str]], runs: int) -> dict[str, dict]:
     for key, rs in samples.items():
         walls = [r["wall"] for r in rs]
         tail = (rs[-1]["out"] + rs[-1]["err"]).strip().splitlines()[-5:]
-        results[key] = {"cmd": shlex.join(cmds[key]),
-                        "median_s": statistics.median(walls), "min_s": min(walls),
-                        "exit_codes": sorted({r["rc"] for r in rs}),
-                        "output_tail": tail}
+        results[key] = {
+            "cmd": shlex.join(cmds[key]),
+            "median_s": statistics.median(walls),
+            "min_s": min(walls),
+            "exit_codes": sorted({r["rc"] for r in rs}),
+            "output_tail": tail,
+        }
         results[key].update(peak_rss_mb(cmds[key], rs))
     return results
 
@@ -105,15 +128,16 @@ def peak_rss_mb(cmd: list[str], runs: list[dict]) -> dict:
     its parent's high-water mark at exec, so wait4's ru_maxrss is never below
     this script's own RSS: it is used only when GNU time is missing."""
     gnu_time = shutil.which("time", path="/usr/bin")
-    if gnu_time and subprocess.run([gnu_time, "--version"], capture_output=True,
-                                   check=False).returncode == 0:
+    if gnu_time and subprocess.run([gnu_time, "--version"], capture_output=True, check=False).returncode == 0:
         with tempfile.NamedTemporaryFile("r") as f:
             run([gnu_time, "-f", "%M", "-o", f.name, *cmd])
             # Last token: GNU time first notes a non-zero exit status, if any.
             kb = int(f.read().split()[-1])
         return {"peak_rss_mb": kb / 1024, "rss_method": "GNU time %M"}
-    return {"peak_rss_mb": max(r["rss_kb"] for r in runs) / 1024,
-            "rss_method": "os.wait4 ru_maxrss (at least this script's RSS)"}
+    return {
+        "peak_rss_mb": max(r["rss_kb"] for r in runs) / 1024,
+        "rss_method": "os.wait4 ru_maxrss (at least this script's RSS)",
+    }
 
 
 def torch_imports(cmd: list[str]) -> list[str] | None:
@@ -142,19 +166,25 @@ def main() -> int:
     ours = shlex.split(args.cmd) if args.cmd else [sys.executable, "-m", "autograd_migrate"]
     # --isolated: the cached tree sits inside this project, whose ruff config
     # must not apply to it.
-    ruff = [find_ruff(), "check", "--isolated", "--select", "UP", "--no-cache",
-            "--exit-zero"]
-    res = bench({"autograd-migrate": [*ours, str(tree)], "ruff": [*ruff, str(tree)]},
-                args.runs)
+    ruff = [find_ruff(), "check", "--isolated", "--select", "UP", "--no-cache", "--exit-zero"]
+    res = bench({"autograd-migrate": [*ours, str(tree)], "ruff": [*ruff, str(tree)]}, args.runs)
     ratio = res["autograd-migrate"]["median_s"] / res["ruff"]["median_s"]
     torch = torch_imports([*ours, str(tree)])
-    checks = {"under_1s": res["autograd-migrate"]["median_s"] < MAX_SECONDS,
-              "under_3x_ruff": ratio < MAX_RATIO,
-              "no_torch_import": None if torch is None else not torch,
-              "clean_exit": res["autograd-migrate"]["exit_codes"] == [0]}
-    report = {"tree": str(tree), "py_files": sum(1 for _ in tree.rglob("*.py")),
-              "runs": args.runs, "tools": res, "ratio": ratio,
-              "torch_modules_imported": torch, "checks": checks}
+    checks = {
+        "under_1s": res["autograd-migrate"]["median_s"] < MAX_SECONDS,
+        "under_3x_ruff": ratio < MAX_RATIO,
+        "no_torch_import": None if torch is None else not torch,
+        "clean_exit": res["autograd-migrate"]["exit_codes"] == [0],
+    }
+    report = {
+        "tree": str(tree),
+        "py_files": sum(1 for _ in tree.rglob("*.py")),
+        "runs": args.runs,
+        "tools": res,
+        "ratio": ratio,
+        "torch_modules_imported": torch,
+        "checks": checks,
+    }
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -169,8 +199,7 @@ def print_table(rep: dict) -> None:
     print(f"{'tool':<18}{'median s':>10}{'min s':>9}{'peak RSS MB':>13}  exit")
     for name, t in rep["tools"].items():
         codes = ",".join(map(str, t["exit_codes"]))
-        print(f"{name:<18}{t['median_s']:>10.3f}{t['min_s']:>9.3f}"
-              f"{t['peak_rss_mb']:>13.1f}  {codes}")
+        print(f"{name:<18}{t['median_s']:>10.3f}{t['min_s']:>9.3f}{t['peak_rss_mb']:>13.1f}  {codes}")
     ours = rep["tools"]["autograd-migrate"]
     print(f"(peak RSS by {ours['rss_method']})")
     if ours["exit_codes"] != [0]:
@@ -178,10 +207,12 @@ def print_table(rep: dict) -> None:
         print("\n".join("  " + ln for ln in ours["output_tail"] or ["(no output)"]))
     print(f"\nratio autograd-migrate / ruff: {rep['ratio']:.2f}x")
     torch = rep["torch_modules_imported"]
-    labels = {"under_1s": f"median < {MAX_SECONDS:g} s",
-              "under_3x_ruff": f"median < {MAX_RATIO:g}x ruff",
-              "no_torch_import": "does not import torch",
-              "clean_exit": "exit code 0 (no findings, no errors)"}
+    labels = {
+        "under_1s": f"median < {MAX_SECONDS:g} s",
+        "under_3x_ruff": f"median < {MAX_RATIO:g}x ruff",
+        "no_torch_import": "does not import torch",
+        "clean_exit": "exit code 0 (no findings, no errors)",
+    }
     if torch:
         labels["no_torch_import"] += f" ({len(torch)} torch modules imported)"
     for key, ok in rep["checks"].items():

@@ -33,9 +33,21 @@ def main() -> int:
                 shutil.copy(d / "before.py", Path(tmp) / f"{d.name}.py")
         start = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "autograd_migrate", tmp, "--diff", "--verify", "-j", str(args.jobs),
-             "--output-format", "json"],
-            capture_output=True, text=True, cwd=REPO,
+            [
+                sys.executable,
+                "-m",
+                "autograd_migrate",
+                tmp,
+                "--diff",
+                "--verify",
+                "-j",
+                str(args.jobs),
+                "--output-format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
         )
         wall = time.perf_counter() - start
     found = json.loads(proc.stdout)["verifications"]

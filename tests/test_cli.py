@@ -438,7 +438,16 @@ def test_file_named_explicitly_is_checked_even_in_a_skipped_dir(tmp_path):
 # JSON output
 # --------------------------------------------------------------------------------------------
 
-FINDING_KEYS = {"path": str, "line": int, "column": int, "code": str, "message": str, "fixable": bool, "fixed": bool}
+FINDING_KEYS = {
+    "path": str,
+    "line": int,
+    "column": int,
+    "code": str,
+    "message": str,
+    "fixable": bool,
+    "applicability": str,
+    "fixed": bool,
+}
 
 
 def json_tree(root: Path) -> Path:

@@ -153,7 +153,9 @@ def test_evaluation_order_matters_only_when_both_sides_do_work() -> None:
     assert "return Scale.apply(net(x), lambd)" in migrated(common)
     both = HEAD + SCALE + "def f(net, x, opts):\n    return Scale(opts.pop())(net(x))\n"
     assert "computed after the constructor arguments" in reasons(both)
-    noisy = HEAD + SCALE.replace("self.k = k", "self.k = k * torch.rand(1)") + (
-        "def f(x):\n    return Scale(2.0)(torch.randn(3))\n"
+    noisy = (
+        HEAD
+        + SCALE.replace("self.k = k", "self.k = k * torch.rand(1)")
+        + ("def f(x):\n    return Scale(2.0)(torch.randn(3))\n")
     )
     assert "random draws" in reasons(noisy)

@@ -29,6 +29,21 @@ def test_fixture_output_is_exact(fixture_dir: Path) -> None:
         assert result.new is None
 
 
+UNSAFE = [d for d in fixture_dirs() if (d / "after_unsafe.py").exists()]
+
+
+@pytest.mark.parametrize("fixture", UNSAFE, ids=lambda p: p.name)
+def test_unsafe_fixture_output_is_exact(fixture: Path) -> None:
+    """`after_unsafe.py`: what `--unsafe-fixes` makes of before.py; every fix it makes is unsafe-level
+    (the class migrates together with its unsafe call site), and it is a fixed point."""
+    result = process(fixture / "before.py", unsafe=True)
+    assert result.error is None and result.new is not None
+    assert result.new.decode() == (fixture / "after_unsafe.py").read_text()
+    assert {f.applicability for f in result.findings if f.fixable} == {"unsafe"}
+    again = process(fixture / "after_unsafe.py", unsafe=True)
+    assert again.new is None and not any(f.fixable for f in again.findings)
+
+
 def test_fixture_findings(fixture_dir: Path) -> None:
     result = process(fixture_dir / "before.py")
     assert [(f.line, f.code) for f in result.findings] == _expected_findings(fixture_dir)
@@ -53,14 +68,17 @@ def test_every_fixture_kind_is_present() -> None:
     assert len(migrated) >= 20 and len(negative) >= 3 and len(manual) >= 5
 
 
-@pytest.mark.parametrize("fixture", [d for d in fixture_dirs() if (d / "after.py").exists()], ids=lambda p: p.name)
-def test_migrated_fixture_runs_on_modern_torch(fixture: Path) -> None:
+MIGRATED = sorted(d / name for d in fixture_dirs() for name in ("after.py", "after_unsafe.py") if (d / name).exists())
+
+
+@pytest.mark.parametrize("migrated", MIGRATED, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_migrated_fixture_runs_on_modern_torch(migrated: Path) -> None:
     """Each after.py imports and runs its demo (`.apply` forward + backward) on this torch,
     with deprecation warnings as errors: no legacy call or Variable survived."""
     pytest.importorskip("torch")
     proc = subprocess.run(
-        [sys.executable, "-W", "error::DeprecationWarning", "after.py"],
-        cwd=fixture,
+        [sys.executable, "-W", "error::DeprecationWarning", migrated.name],
+        cwd=migrated.parent,
         capture_output=True,
         text=True,
         timeout=120,

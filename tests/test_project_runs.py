@@ -11,19 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "fixtures" / "package"
-
-
-def cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "autograd_migrate", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=600,
-    )
 
 
 def tree_files(root: Path) -> list[Path]:

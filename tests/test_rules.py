@@ -16,22 +16,35 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_invalid_example_triggers_the_rule(rule: type[Rule]) -> None:
     result = process(Path("example.py"), rule.invalid.encode())
     assert result.error is None
-    assert rule.code in [f.code for f in result.findings]
-    assert all(f.fixable == rule.fixable for f in result.findings if f.code == rule.code)
+    found = [f for f in result.findings if f.code == rule.code]
+    assert found
+    assert all(f.applicability == rule.applicability for f in found)
+    assert all(f.fixable == (rule.applicability == "safe") for f in found)
 
 
 @pytest.mark.parametrize("rule", [r for r in RULES.values() if r.fixed], ids=lambda r: r.code)
 def test_fixed_example_is_the_fix(rule: type[Rule]) -> None:
-    result = process(Path("example.py"), rule.invalid.encode())
+    """Safe fixes by default; an unsafe rule's example only with the unsafe fixes."""
+    unsafe = rule.applicability == "unsafe"
+    if unsafe:
+        assert process(Path("example.py"), rule.invalid.encode()).new is None
+    result = process(Path("example.py"), rule.invalid.encode(), unsafe=unsafe)
     assert result.new is not None and result.new.decode() == rule.fixed
-    again = process(Path("example.py"), rule.fixed.encode())
+    assert all(f.fixable for f in result.findings if f.code == rule.code)
+    again = process(Path("example.py"), rule.fixed.encode(), unsafe=True)
     assert again.new is None and rule.code not in [f.code for f in again.findings]
 
 
 def test_manual_rules_leave_the_example_untouched() -> None:
     for rule in RULES.values():
-        if not rule.fixable:
-            assert process(Path("example.py"), rule.invalid.encode()).new is None, rule.code
+        if rule.applicability == "manual":
+            assert process(Path("example.py"), rule.invalid.encode(), unsafe=True).new is None, rule.code
+            assert not rule.fixed, rule.code
+
+
+def test_every_level_is_documented() -> None:
+    assert {r.applicability for r in RULES.values()} == {"safe", "unsafe", "manual"}
+    assert all((r.fixed is None) == (r.applicability == "manual") for r in RULES.values())
 
 
 def test_codes_are_unique_and_well_formed() -> None:

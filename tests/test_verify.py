@@ -20,7 +20,10 @@ FIXTURES = ROOT / "fixtures"
 def cli(*args: object, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "autograd_migrate", *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
     )
 
 
@@ -69,22 +72,32 @@ def wrong_run() -> dict[str, dict]:
 
 
 def test_runnable_fixtures_verify_equivalent(tmp_path: Path) -> None:
-    """Every class the tool migrates in the fixtures computes what the original computed."""
+    """Every class the tool migrates in the fixtures (unsafe fixes included) computes what the
+    original computed."""
     for d in FIXTURES.iterdir():
-        if (d / "after.py").exists():
+        if (d / "after.py").exists() or (d / "after_unsafe.py").exists():
             shutil.copy(d / "before.py", tmp_path / f"{d.name}.py")
-    proc = cli(tmp_path, "--diff", "--verify", "--output-format", "json")
+    proc = cli(tmp_path, "--diff", "--unsafe-fixes", "--verify", "--output-format", "json")
     found = json.loads(proc.stdout)["verifications"]
     assert len(found) >= 25
     assert {v["status"] for v in found} == {"equivalent"}, [v for v in found if v["status"] != "equivalent"]
     fft = next(v for v in found if v["class"] == "FFTMagnitude")
     assert fft["gradcheck_before"] == fft["gradcheck_after"] == "failed"
     assert all(v["inputs_from"] for v in found)
+    assert any(v["class"] == "ScaleGradient" for v in found)  # the unsafe fixture's class
 
 
 def test_unruly_classes_are_reported_and_the_run_goes_on() -> None:
-    proc = cli("verify", DATA / "unruly_legacy.py", DATA / "unruly_migrated.py", "--verify-timeout", "8",
-               "--output-format", "json", timeout=300)
+    proc = cli(
+        "verify",
+        DATA / "unruly_legacy.py",
+        DATA / "unruly_migrated.py",
+        "--verify-timeout",
+        "8",
+        "--output-format",
+        "json",
+        timeout=300,
+    )
     found = verdicts(proc)
     assert proc.returncode == 1
     assert found["Hangs"]["status"] == "error" and "timed out after 8 s" in found["Hangs"]["detail"]

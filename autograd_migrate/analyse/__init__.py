@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import libcst as cst
 import libcst.matchers as m
 
-from autograd_migrate.analyse.calls import SiteAnalysis
+from autograd_migrate.analyse.calls import SiteAnalysis, waits_for_unsafe
 from autograd_migrate.analyse.classes import FunctionClass, block_related, find_function_classes, plan_classes
 from autograd_migrate.analyse.context import ModuleContext
-from autograd_migrate.analyse.model import ModuleAnalysis
+from autograd_migrate.analyse.model import HeldPlan, ModuleAnalysis
 from autograd_migrate.analyse.project import ExternalClass, external_uses, summarize
 from autograd_migrate.analyse.variables import analyse_variables
 from autograd_migrate.index import ProjectIndex
@@ -28,7 +28,8 @@ class Place:
     index: ProjectIndex
 
 
-def analyse(ctx: ModuleContext, place: Place | None = None) -> ModuleAnalysis:
+def analyse(ctx: ModuleContext, place: Place | None = None, unsafe: bool = False) -> ModuleAnalysis:
+    """`unsafe`: plan the unsafe fixes too (`--unsafe-fixes`)."""
     result = ModuleAnalysis()
     if not ctx.imports.imports_torch() and place is None:
         return result
@@ -36,12 +37,13 @@ def analyse(ctx: ModuleContext, place: Place | None = None) -> ModuleAnalysis:
     plan_classes(ctx, classes)
     if place is not None:  # blocked by a call site in another module
         for fc in classes:
-            reason = place.index.blocked.get(f"{place.module}.{fc.name}")
+            reason, level = place.index.blocked.get(f"{place.module}.{fc.name}", (None, "manual"))
             if reason and fc.plan is not None:
                 fc.plan = None
-                fc.blockers.append(Finding.of(Unsupported, ctx.pos(fc.node.name), cls=fc.name, reason=reason))
+                pos = ctx.pos(fc.node.name)
+                fc.blockers.append(Finding.of(Unsupported, pos, applicability=level, cls=fc.name, reason=reason))
     constructed = {call.func.value for call in ctx.survey.calls}
-    sites = {fc: SiteAnalysis(ctx, fc) for fc in classes}
+    sites = {fc: SiteAnalysis(ctx, fc, unsafe) for fc in classes}
     for fc, site in sites.items():
         if fc.legacy or fc.name in constructed:  # a modern class matters only where it is instantiated
             site.run()
@@ -51,18 +53,21 @@ def analyse(ctx: ModuleContext, place: Place | None = None) -> ModuleAnalysis:
     block_related(ctx, classes, {fc: site.references for fc, site in sites.items()})
 
     frozen = [fc.node for fc in classes if fc.legacy and fc.plan is None]
+    unsafe_uses = place.index.unsafe if place is not None else set()
     for fc in classes:
+        held = _holds(sites[fc]) or (place is not None and f"{place.module}.{fc.name}" in unsafe_uses)
+        level = _level(fc, fc.blockers, held)
         if fc.legacy:
-            result.findings.append(_class_finding(ctx, fc))
+            result.findings.append(_class_finding(ctx, fc, level).but(fixable=fc.plan is not None, applicability=level))
             if fc.plan is not None:
                 result.classes.append(fc.plan)
                 result.deletions |= fc.plan.deletions
         else:
             _modern_fixes(ctx, fc, result)
         result.findings += fc.blockers
-        _add_sites(ctx, result, fc, sites[fc], frozen)
+        _add_sites(ctx, result, fc, sites[fc], frozen, level)
     if place is not None:
-        _external_sites(ctx, place, result, frozen)
+        _external_sites(ctx, place, result, frozen, unsafe)
         result.summaries = [summarize(place.module, fc, ctx.module.code_for_node) for fc in classes]
     variables, types, findings, removals = analyse_variables(ctx, frozen)
     result.variables, result.variable_types, result.import_removals = variables, types, removals
@@ -71,22 +76,36 @@ def analyse(ctx: ModuleContext, place: Place | None = None) -> ModuleAnalysis:
     return result
 
 
-def _add_sites(ctx: ModuleContext, result: ModuleAnalysis, fc, site: SiteAnalysis, frozen: list) -> None:
+def _level(fc, blockers: list[Finding], held: bool) -> str | None:
+    """The fix level of a legacy class and its sites: `unsafe` when its migration waits for
+    (or comes with) unsafe fixes; None when each finding keeps its own."""
+    if not fc.legacy:
+        return None
+    if fc.plan is not None:
+        return "unsafe" if held else None
+    return "unsafe" if waits_for_unsafe(blockers) else "manual"
+
+
+def _holds(site: SiteAnalysis) -> bool:
+    return any(isinstance(plan, HeldPlan) for _, plan in site.site_findings)
+
+
+def _add_sites(ctx: ModuleContext, result: ModuleAnalysis, fc, site: SiteAnalysis, frozen: list, level) -> None:
     for finding, plan in site.site_findings:
         ok = plan is not None and (fc.plan is not None or not fc.legacy) and not _inside(ctx, plan.node, frozen)
-        result.findings.append(_with_fixable(finding, ok))
+        result.findings.append(finding.but(fixable=ok, applicability=level))
         if ok:
             result.sites.append(plan)
             if plan.delete is not None:
                 result.deletions.add(plan.delete)
 
 
-def _external_sites(ctx: ModuleContext, place: Place, result: ModuleAnalysis, frozen: list) -> None:
+def _external_sites(ctx: ModuleContext, place: Place, result: ModuleAnalysis, frozen: list, unsafe: bool) -> None:
     """Call sites of classes defined in other modules; what cannot be rewritten here blocks the
     class there (a class migrates with all its call sites or not at all)."""
     for summary, refs, rebound in external_uses(ctx, place.module, place.package, place.index):
-        ext = ExternalClass(summary, blocked=summary.qualified in place.index.blocked)
-        site = SiteAnalysis(ctx, ext)
+        ext = ExternalClass(summary, place.index.blocked.get(summary.qualified))
+        site = SiteAnalysis(ctx, ext, unsafe)
         if rebound and ext.legacy:
             site.blockers.append(
                 Finding.of(
@@ -100,13 +119,20 @@ def _external_sites(ctx: ModuleContext, place: Place, result: ModuleAnalysis, fr
             site.run(refs)
         result.findings += site.blockers
         if site.blockers and ext.legacy:
-            result.external_blockers[summary.qualified] = [(f.line, f.code, f.message) for f in site.blockers]
+            result.external_blockers[summary.qualified] = [
+                (f.line, f.code, f.message, f.applicability) for f in site.blockers
+            ]
             ext.plan = None
-        _add_sites(ctx, result, ext, site, frozen)
+        if _holds(site) and ext.plan is not None:
+            result.unsafe_uses.add(summary.qualified)
+        level = _level(ext, ext.blockers + site.blockers, summary.qualified in place.index.unsafe or _holds(site))
+        _add_sites(ctx, result, ext, site, frozen, level)
 
 
-def _class_finding(ctx: ModuleContext, fc: FunctionClass) -> Finding:
-    if fc.plan is None:
+def _class_finding(ctx: ModuleContext, fc: FunctionClass, level: str | None) -> Finding:
+    if fc.plan is None and level == "unsafe":
+        detail = "; it migrates with --unsafe-fixes (see the findings on this class)"
+    elif fc.plan is None:
         detail = "; it cannot be migrated automatically (see the findings on this class)"
     elif fc.plan.signature.ctor:
         moved = ", ".join(f"`{p.name}`" for p in fc.plan.signature.ctor)
@@ -127,7 +153,3 @@ def _modern_fixes(ctx: ModuleContext, fc: FunctionClass, result: ModuleAnalysis)
 
 def _inside(ctx: ModuleContext, node: cst.CSTNode, frozen: list[cst.ClassDef]) -> bool:
     return any(a in frozen for a in ctx.ancestors(node))
-
-
-def _with_fixable(finding: Finding, fixable: bool) -> Finding:
-    return Finding(finding.line, finding.column, finding.code, finding.message, fixable)

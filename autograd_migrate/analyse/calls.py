@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
+from libcst.metadata import ClassScope, GlobalScope
 
-from autograd_migrate.analyse.classes import FunctionClass
+from autograd_migrate.analyse.classes import FunctionClass, is_static
 from autograd_migrate.analyse.context import ModuleContext
-from autograd_migrate.analyse.model import ApplySignature, CallSitePlan, Param
+from autograd_migrate.analyse.model import ApplySignature, CallSitePlan, HeldPlan, Param
 from autograd_migrate.rules import (
     Finding,
+    HeldInstance,
     InstanceApply,
     InstanceEscapes,
     InstanceReused,
@@ -37,11 +39,12 @@ class _Blocked(Exception):
 class SiteAnalysis:
     """Sites and blockers of one class."""
 
-    def __init__(self, ctx: ModuleContext, fc: FunctionClass) -> None:
+    def __init__(self, ctx: ModuleContext, fc: FunctionClass, unsafe: bool = False) -> None:
         self.ctx = ctx
         self.fc = fc
-        # AGM002/AGM003, one per site, with its plan (None when it cannot be rewritten)
-        self.site_findings: list[tuple[Finding, CallSitePlan | None]] = []
+        self.unsafe = unsafe  # plan the unsafe fixes too
+        # AGM002/AGM003/AGM009, one per site, with its plan (None when it cannot be rewritten)
+        self.site_findings: list[tuple[Finding, CallSitePlan | HeldPlan | None]] = []
         self.blockers: list[Finding] = []
         self.references: list[cst.Name] = []  # every name referring to the class (once run)
         signature = fc.plan.signature if fc.plan is not None else None
@@ -106,8 +109,82 @@ class SiteAnalysis:
             return  # a modern instance kept somewhere still works
         if m.matches(parent, m.Assign(targets=[m.AssignTarget(target=m.Name())])):
             return self._instance(ctor, parent)
-        where = "is stored on an attribute" if isinstance(parent, cst.Assign) else "is passed, returned or stored"
-        raise self.fail(InstanceEscapes, ctor, what="an instance", how=where)
+        if m.matches(parent, m.Assign(targets=[m.AssignTarget(target=m.Attribute(value=m.Name()))])):
+            return self._held(ctor, parent)
+        raise self.fail(InstanceEscapes, ctor, what="an instance", how="is passed, returned or stored")
+
+    def _held(self, ctor: cst.Call, assign: cst.Assign) -> None:
+        """`self.fn = Fn(args)` in a method, `self.fn(x)` in the methods of the same class and
+        nowhere else in the module: an unsafe fix keeps the arguments in `self.fn`."""
+        ctx = self.ctx
+        target = assign.targets[0].target
+        attr, holder = target.attr.value, self._holder(target)
+        if holder is None:
+            raise self.fail(
+                InstanceEscapes, ctor, what="an instance", how=f"is stored on `{ctx.module.code_for_node(target)}`"
+            )
+        calls = []
+        for name in ctx.survey.names[attr]:
+            node = ctx.parent(name)
+            if not (isinstance(node, cst.Attribute) and node.attr is name) or node is target:
+                continue
+            call = ctx.parent(node)
+            if not (self._holder(node) is holder and isinstance(call, cst.Call) and call.func is node):
+                raise self.fail(
+                    InstanceEscapes, node, what="an instance", how=f"held in `self.{attr}` is used other than called"
+                )
+            calls.append(call)
+        if not calls:
+            raise self.fail(InstanceEscapes, assign, what="an instance", how=f"held in `self.{attr}` is never called")
+        if self.fc.draws_random_at_init():
+            raise self.fail(
+                Unsupported, assign, reason=f"its constructor draws random numbers once for every call of `self.{attr}`"
+            )
+        head = cst.helpers.get_full_name_for_node(ctor.func).split(".")[0]
+        if any(self._shadowed(head, node) for node in [assign, *calls]):
+            raise self.fail(Unsupported, assign, reason=f"`{head}` is a local name where `self.{attr}` is called")
+        apply = f"{self.fc.name}.apply(inputs..., *self.{attr})"
+        kw = {"cls": self.fc.name, "attr": attr, "holder": holder.name.value}
+        if self.fc.legacy and self.fc.plan is None and not waits_for_unsafe(self.fc.blockers):
+            todo = f"rewrite its calls as `{apply}` by hand, once the class can be migrated"
+            finding = Finding.of(HeldInstance, ctx.pos(assign), fixable=False, applicability="manual", todo=todo, **kw)
+            self.site_findings.append((finding, None))
+            return
+        if not self.unsafe:
+            todo = f"--unsafe-fixes keeps the constructor arguments there and calls `{apply}`"
+            raise _Blocked(Finding.of(HeldInstance, ctx.pos(assign), fixable=False, todo=todo, **kw))
+        extras = self._map_ctor(ctor, self.signature)
+        plan = HeldPlan(
+            node=assign,
+            ctor_call=ctor,
+            extras=extras,
+            calls=[(call, self._fill_inputs(call, self.signature) if extras else []) for call in calls],
+            delete=None if extras else assign,
+        )
+        todo = f"keep the constructor arguments there and call `{apply}`"
+        self.site_findings.append((Finding.of(HeldInstance, ctx.pos(assign), fixable=True, todo=todo, **kw), plan))
+
+    def _holder(self, attr: cst.Attribute) -> cst.ClassDef | None:
+        """The class whose plain method has `attr.value` as its (never rebound) first parameter."""
+        ctx = self.ctx
+        fn = next((a for a in ctx.ancestors(attr) if isinstance(a, (cst.FunctionDef, cst.Lambda, cst.ClassDef))), None)
+        cls = ctx.parent(ctx.parent(fn))
+        if not (isinstance(fn, cst.FunctionDef) and isinstance(cls, cst.ClassDef)) or is_static(fn):
+            return None
+        params = [*fn.params.posonly_params, *fn.params.params]
+        if not params or not m.matches(attr.value, m.Name(params[0].name.value)):
+            return None
+        scope = ctx.scope_of(attr)
+        return cls if scope is not None and len(scope.assignments[params[0].name.value]) == 1 else None
+
+    def _shadowed(self, name: str, node: cst.CSTNode) -> bool:
+        """Whether `name` is bound by a function around `node` (so it does not mean the class)."""
+        scope = self.ctx.scope_of(node)
+        while scope is not None and not isinstance(scope, GlobalScope):
+            if not isinstance(scope, ClassScope) and name in scope.assignments:
+                return True
+            scope = scope.parent
+        return False
 
     def _member_outside(self, attr: cst.Attribute) -> None:
         """An instance's method or attribute used outside the class: always a blocker."""
@@ -266,6 +343,11 @@ class SiteAnalysis:
         if not m.matches(param.default, _LITERAL | m.UnaryOperation(expression=_LITERAL)):
             raise self.fail(Unsupported, node, reason=f"the default of `{param.name}` is not a literal to copy")
         return param.default
+
+
+def waits_for_unsafe(blockers: list[Finding]) -> bool:
+    """Held back only by unsafe fixes that this run does not make."""
+    return bool(blockers) and all(b.applicability == "unsafe" for b in blockers)
 
 
 _PURE = frozenset({"int", "float", "bool", "str", "tuple", "list", "len", "min", "max", "abs", "round"})

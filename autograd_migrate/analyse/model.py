@@ -66,6 +66,18 @@ class CallSitePlan:
     delete: cst.BaseSmallStatement | None = None  # `f = Fn(args)` of an inlined instance
 
 
+@dataclass
+class HeldPlan:
+    """`self.fn = Fn(args)` -> `self.fn = (args,)`, each `self.fn(x)` -> `Fn.apply(x, *self.fn)`;
+    without constructor arguments the assignment goes and the calls are `Fn.apply(x)`."""
+
+    node: cst.Assign
+    ctor_call: cst.Call
+    extras: list[int | cst.BaseExpression]  # as in CallSitePlan: the tuple's elements
+    calls: list[tuple[cst.Call, list[cst.BaseExpression]]]  # each call with its input fill
+    delete: cst.BaseSmallStatement | None = None
+
+
 class VariableMode(Enum):
     PLAIN = "t"  # t has no autograd history: detaching it changes nothing
     DETACHED = "t.detach()"  # what the shim did
@@ -87,7 +99,7 @@ class VariablePlan:
 class ModuleAnalysis:
     findings: list[Finding] = field(default_factory=list)
     classes: list[ClassPlan] = field(default_factory=list)
-    sites: list[CallSitePlan] = field(default_factory=list)
+    sites: list[CallSitePlan | HeldPlan] = field(default_factory=list)
     variables: list[VariablePlan] = field(default_factory=list)
     variable_types: list[cst.CSTNode] = field(default_factory=list)  # -> torch.Tensor
     modern_renames: dict[cst.Attribute, str] = field(default_factory=dict)  # saved_variables
@@ -95,7 +107,8 @@ class ModuleAnalysis:
     import_removals: dict[cst.ImportFrom, set[cst.ImportAlias]] = field(default_factory=dict)
     # project runs: this module's classes for the index, and what blocks classes of other modules
     summaries: list = field(default_factory=list)
-    external_blockers: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
+    external_blockers: dict[str, list[tuple[int, str, str, str]]] = field(default_factory=dict)
+    unsafe_uses: set[str] = field(default_factory=set)  # classes elsewhere whose sites here are unsafe fixes
 
     @property
     def has_fixes(self) -> bool:

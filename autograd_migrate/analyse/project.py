@@ -8,6 +8,7 @@ import libcst as cst
 from autograd_migrate.analyse.classes import is_static
 from autograd_migrate.analyse.model import ApplySignature, ClassPlan, Param
 from autograd_migrate.index import ClassSummary, ProjectIndex, absolute_module
+from autograd_migrate.rules import Finding, Unsupported
 
 
 def summarize(module: str, fc, code_for_node) -> ClassSummary:
@@ -36,11 +37,16 @@ class ExternalClass:
 
     node = None  # its definition is not in this module
 
-    def __init__(self, summary: ClassSummary, blocked: bool) -> None:
+    def __init__(self, summary: ClassSummary, blocked: tuple[str, str] | None) -> None:
+        """`blocked`: why a call site elsewhere holds the class back, and that fix's level."""
         self.summary = summary
         self.name = summary.name
         self.legacy = summary.legacy
         self.plan = None
+        self.blockers = []
+        if blocked is not None:
+            reason, level = blocked
+            self.blockers.append(Finding.of(Unsupported, (1, 1), applicability=level, cls=self.name, reason=reason))
         if summary.migratable and not blocked:
             sig = ApplySignature(
                 [Param(n, _expr(d)) for n, d in summary.inputs],

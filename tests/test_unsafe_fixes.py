@@ -1,0 +1,187 @@
+"""Fix safety levels: unsafe fixes (AGM009, instances held by a class) only with --unsafe-fixes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import cli
+from samples import GRAD_REVERSE
+
+from autograd_migrate.engine import process
+
+OPS = """\
+import torch
+from torch.autograd import Function
+
+
+class GradReverse(Function):
+    def __init__(self, lambd=1.0):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, x):
+        return x.view_as(x)
+
+    def backward(self, g):
+        return -self.lambd * g
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, g):
+        return -g
+"""
+
+MODEL = """\
+import torch
+from pkg.ops import GradReverse, Neg
+
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.grl = GradReverse(0.5)
+        self.neg = Neg()
+
+    def forward(self, x):
+        return self.neg(self.grl(x))
+
+
+def other(x):
+    return GradReverse()(x)
+"""
+
+MODEL_FIXED = """\
+import torch
+from pkg.ops import GradReverse, Neg
+
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.grl = (0.5,)
+
+    def forward(self, x):
+        return Neg.apply(GradReverse.apply(x, *self.grl))
+
+
+def other(x):
+    return GradReverse.apply(x)
+"""
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "ops.py").write_text(OPS)
+    (tmp_path / "pkg" / "model.py").write_text(MODEL)
+    return tmp_path
+
+
+def test_without_the_flag_nothing_is_written_and_every_finding_says_unsafe(tree: Path) -> None:
+    """The classes wait for the held instances in another file: no half migration, and the
+    report says that --unsafe-fixes would do it all."""
+    proc = cli("pkg", "--fix", "--output-format", "json", cwd=tree)
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["changed_files"] == []
+    assert (tree / "pkg" / "ops.py").read_text() == OPS and (tree / "pkg" / "model.py").read_text() == MODEL
+    assert {(f["code"], f["applicability"], f["fixable"]) for f in doc["findings"]} == {
+        ("AGM001", "unsafe", False),
+        ("AGM002", "unsafe", False),
+        ("AGM009", "unsafe", False),
+        ("AGM106", "unsafe", False),
+    }
+    text = cli("pkg", cwd=tree)
+    assert "Found 7 findings (0 fixable with --fix, 7 more with --unsafe-fixes, 0 manual)." in text.stderr
+    assert "its call site at pkg/model.py:8 is an unsafe fix (AGM009)" in text.stdout
+
+
+def test_with_the_flag_the_tree_migrates_and_runs(tree: Path) -> None:
+    proc = cli("pkg", "--fix", "--unsafe-fixes", "--output-format", "json", cwd=tree)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads(proc.stdout)
+    assert {f["applicability"] for f in doc["findings"]} == {"unsafe"}
+    assert all(f["fixed"] for f in doc["findings"])
+    assert (tree / "pkg" / "model.py").read_text() == MODEL_FIXED
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "error",
+            "-c",
+            "import torch; from pkg.model import Net, other\n"
+            "x = torch.ones(2, requires_grad=True)\n"
+            "Net()(x).sum().backward(); other(x).sum().backward(); print(x.grad.tolist())",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tree,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[-0.5, -0.5]"  # -(-0.5) from Net, -1 from other
+    again = cli("pkg", "--unsafe-fixes", cwd=tree)
+    assert again.returncode == 0 and "All checks passed!" in again.stderr
+
+
+def test_diff_shows_the_unsafe_fix_only_when_asked(tree: Path) -> None:
+    assert cli("pkg", "--diff", cwd=tree).returncode == 0
+    proc = cli("pkg", "--diff", "--unsafe-fixes", cwd=tree)
+    assert proc.returncode == 1 and "+        self.grl = (0.5,)" in proc.stdout
+
+
+HOLDER = GRAD_REVERSE.replace("y = GradReverse(0.5)(torch.ones(2))\n", "") + (
+    "\n\nclass Net(torch.nn.Module):\n"
+    "    def __init__(self, lambd):\n"
+    "        super().__init__()\n"
+    "        self.grl = GradReverse(lambd)\n\n"
+    "    def forward(self, x):\n"
+    "        return self.grl(x)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (("", "\n\nnet = Net(0.5)\nnet.grl.lambd = 0.1\n"), "held in `self.grl` is used other than called"),
+        (("return self.grl(x)", "return self.grl"), "held in `self.grl` is used other than called"),
+        (("self.grl = GradReverse(lambd)", "net.grl = GradReverse(lambd)"), "is stored on `net.grl`"),
+        (("self.lambd = lambd", "self.lambd = lambd * torch.rand(1)"), "draws random numbers"),
+        (("return self.grl(x)", "GradReverse = None\n        return self.grl(x)"), "is a local name"),
+        (("def forward(self, x):", "@staticmethod\n    def forward(self, x):"), "is used other than called"),
+    ],
+    ids=["mutated-elsewhere", "read", "not-self", "random-init", "shadowed", "static-holder-method"],
+)
+def test_held_instances_that_cannot_be_rewritten_stay_manual(change: tuple[str, str], reason: str) -> None:
+    old, new = change
+    source = HOLDER + new if not old else HOLDER.replace(old, new)
+    result = process(Path("held.py"), source.encode(), unsafe=True)
+    assert result.error is None and result.new is None
+    assert any(reason in f.message for f in result.findings), result.findings
+    assert all(f.applicability == "manual" for f in result.findings)
+
+
+def test_held_instance_without_arguments_and_another_first_parameter() -> None:
+    source = (
+        "import torch\nfrom torch.autograd import Function\n\n\n"
+        "class Neg(Function):\n"
+        "    def forward(self, x):\n        return -x\n\n"
+        "    def backward(self, g):\n        return -g\n\n\n"
+        "class Net(torch.nn.Module):\n"
+        "    def __init__(this):\n        super().__init__()\n        this.neg = Neg()  # note\n"
+        "        this.k = 2\n\n"
+        "    def forward(me, x, y):\n        return me.neg(x) + me.neg(y)\n"
+    )
+    result = process(Path("held.py"), source.encode(), unsafe=True)
+    new = result.new.decode()
+    assert "this.neg" not in new and "        this.k = 2\n" in new
+    assert "return Neg.apply(x) + Neg.apply(y)\n" in new
+    assert process(Path("held.py"), source.encode()).new is None
