@@ -63,6 +63,7 @@ def process_project(paths: list[Path], keep: bool = False, jobs: int = 1, unsafe
             index.classes = summaries
             index.blocked.update(blocked)
             index.unsafe |= unsafe_uses
+            index.names = frozenset(index.legacy_names())  # subclasses found elsewhere are legacy too
     return process_all(paths, keep=True, index=index, parsed=parsed, unsafe=unsafe) if keep else results
 
 
@@ -148,16 +149,14 @@ def process(
     from autograd_migrate.source import SourceError, parse, render
 
     try:
+        name, package, _ = module_name(path)
         ctx = parsed.get((str(path), data)) if parsed is not None else None
         if ctx is None:
-            ctx = ModuleContext(parse(path, data))
+            ctx = ModuleContext(parse(path, data), package)
             if parsed is not None:
                 parsed[(str(path), data)] = ctx
         result.encoding = ctx.module.encoding
-        place = None
-        if index is not None:
-            name, package, _ = module_name(path)
-            place = Place(name, package, index)
+        place = Place(name, package, index) if index is not None else None
         analysis = analyse(ctx, place, unsafe)
         result.findings = analysis.findings
         result.summaries, result.external_blockers = analysis.summaries, analysis.external_blockers

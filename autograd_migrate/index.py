@@ -30,6 +30,9 @@ class ClassSummary:
     methods: frozenset[str] = frozenset()
     plain_methods: frozenset[str] = frozenset()  # methods that become static and take ctx
     random_init: bool = False  # its constructor draws random numbers
+    # for subclasses and bases in other modules: the class statement, and its Function bases
+    source: str = ""
+    bases: tuple[str, ...] = ()
 
     @property
     def module(self) -> str:

@@ -57,7 +57,8 @@ def test_package_verifies_equivalent(package: Path) -> None:
     pytest.importorskip("torch")
     proc = cli(".", "--diff", "--verify", "--output-format", "json", cwd=package)
     statuses = {v["class"]: v["status"] for v in json.loads(proc.stdout)["verifications"]}
-    assert statuses == {"GradReverse": "equivalent", "Scale": "equivalent"}
+    # HardClamp and PlainClamp run with their migrated base from another module
+    assert statuses == dict.fromkeys(["GradReverse", "Scale", "SoftClamp", "HardClamp", "PlainClamp"], "equivalent")
 
 
 def test_a_call_site_elsewhere_that_cannot_be_rewritten_blocks_the_class(package: Path) -> None:
@@ -78,3 +79,19 @@ def test_results_do_not_depend_on_jobs(package: Path) -> None:
     one = cli(".", "--diff", "-j", "1", "--output-format", "json", cwd=package).stdout
     two = cli(".", "--diff", "-j", "2", "--output-format", "json", cwd=package).stdout
     assert one == two and json.loads(one)["changed_files"]
+
+
+def test_a_subclass_elsewhere_that_overrides_a_dispatched_method_blocks_the_family(package: Path) -> None:
+    """`self.inside(x)` in the base dispatched to the subclass's override: no static call can do
+    that, so the base, and with it every subclass in every module, stays as it is."""
+    variants = package / "shop" / "ops" / "variants.py"
+    variants.write_text(
+        variants.read_text() + "\n\nclass WideClamp(SoftClamp):\n    def inside(self, x):\n        return x * 0 + 1\n"
+    )
+    proc = cli(".", "--diff", "--output-format", "json", cwd=package)
+    doc = json.loads(proc.stdout)
+    assert "subclass `shop.ops.variants.WideClamp` overrides `inside`" in proc.stdout
+    assert "related class `shop.ops.clamp.SoftClamp` cannot be migrated" in proc.stdout
+    assert "Clamp.apply" not in doc["diff"] and "clamp.py" not in doc["diff"]
+    assert "HardClamp.apply" not in doc["diff"]  # its call site stays legacy with its class
+    assert "GradReverse.apply" in doc["diff"]

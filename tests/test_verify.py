@@ -110,6 +110,7 @@ def test_fix_verify_keeps_a_disproved_file_and_exits_1(tmp_path: Path) -> None:
     """Hidden global state makes the two sides differ: the file must not be written."""
     pkg = tmp_path / "stateful_pkg"
     shutil.copytree(DATA / "stateful_pkg", pkg)
+    shutil.copy(DATA / "stateful_counter.py", tmp_path)
     before = (pkg / "ops.py").read_bytes()
     proc = cli(pkg, "--fix", "--verify", "--output-format", "json")
     found = verdicts(proc)

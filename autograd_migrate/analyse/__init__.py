@@ -11,7 +11,7 @@ from autograd_migrate.analyse.calls import SiteAnalysis, waits_for_unsafe
 from autograd_migrate.analyse.classes import FunctionClass, block_related, find_function_classes, plan_classes
 from autograd_migrate.analyse.context import ModuleContext
 from autograd_migrate.analyse.model import HeldPlan, ModuleAnalysis
-from autograd_migrate.analyse.project import ExternalClass, external_uses, summarize
+from autograd_migrate.analyse.project import ExternalClass, Outside, external_uses, summarize
 from autograd_migrate.analyse.variables import analyse_variables
 from autograd_migrate.index import ProjectIndex
 from autograd_migrate.rules import Finding, LegacyFunction, MarkSharedStorage, SavedVariables, Unsupported
@@ -33,8 +33,10 @@ def analyse(ctx: ModuleContext, place: Place | None = None, unsafe: bool = False
     result = ModuleAnalysis()
     if not ctx.imports.imports_torch() and place is None:
         return result
-    classes = find_function_classes(ctx)
-    plan_classes(ctx, classes)
+    outside = Outside(ctx, place) if place is not None and place.index.classes else None
+    classes = find_function_classes(ctx, outside and outside.base)
+    others = outside.subclasses(classes) if outside else []
+    plan_classes(ctx, classes, others)
     if place is not None:  # blocked by a call site in another module
         for fc in classes:
             reason, level = place.index.blocked.get(f"{place.module}.{fc.name}", (None, "manual"))
@@ -50,7 +52,7 @@ def analyse(ctx: ModuleContext, place: Place | None = None, unsafe: bool = False
         if fc.legacy and site.blockers:
             fc.plan = None
         fc.blockers += site.blockers
-    block_related(ctx, classes, {fc: site.references for fc, site in sites.items()})
+    block_related(ctx, classes, {fc: site.references for fc, site in sites.items()}, others)
 
     frozen = [fc.node for fc in classes if fc.legacy and fc.plan is None]
     unsafe_uses = place.index.unsafe if place is not None else set()

@@ -55,16 +55,20 @@ _RANDOM = re.compile(r"rand|normal_|uniform_|bernoulli|multinomial|shuffle|choic
 
 @dataclass(eq=False)
 class FunctionClass:
-    """An autograd Function class of this module, legacy or modern."""
+    """An autograd Function class of this module, legacy or modern; or one of another module
+    in the same hierarchy (`origin` set: seen through the project index, never rewritten here)."""
 
     node: cst.ClassDef
-    bases: list[FunctionClass]  # Function classes of this module it derives from
+    bases: list[FunctionClass]  # the Function classes it derives from
     methods: dict[str, cst.FunctionDef]
     attrs: set[str]  # class-level names that are not methods
     legacy: bool
     removed: str | None = None  # why its base (StochasticFunction, ...) cannot be migrated
     plan: ClassPlan | None = None
     blockers: list[Finding] = field(default_factory=list)
+    others: list[cst.Arg] = field(default_factory=list)  # bases that are not Function classes
+    origin: ModuleContext | None = None  # the parse of a class of another module
+    qualified: str | None = None  # a class of another module
 
     @property
     def name(self) -> str:
@@ -95,7 +99,7 @@ class FunctionClass:
         return bool(found and found[1] is not None and not is_static(found[1]))
 
     def draws_random_at_init(self) -> bool:
-        init = self.methods.get("__init__")
+        _, init = self.lookup("__init__") or (None, None)
         return init is not None and any(
             _RANDOM.search(cst.helpers.get_full_name_for_node(c.func) or "") for c in m.findall(init, m.Call())
         )
@@ -121,33 +125,39 @@ def is_property(fn: cst.FunctionDef) -> bool:
     return bool(names & _PROPERTY_DECORATORS) or any(n.endswith((".setter", ".getter", ".deleter")) for n in names)
 
 
-def find_function_classes(ctx: ModuleContext) -> list[FunctionClass]:
-    """Every class whose base is torch's Function or an earlier Function class of the module."""
+def find_function_classes(ctx: ModuleContext, outside=None) -> list[FunctionClass]:
+    """Every class whose base is torch's Function, an earlier Function class of the module or
+    (`outside(expr)`, project runs) a Function class of another module."""
     found: list[FunctionClass] = []
     for node in ctx.survey.classes:
-        bases = []
+        bases, others = [], []
         is_function, removed = False, None
         for arg in node.bases:
             if ctx.is_function_base(arg.value):
                 is_function = True
             elif (reason := ctx.removed_base(arg.value)) is not None:
                 is_function, removed = True, reason
-            elif (base := _local_class(arg.value, found)) is not None:
+            elif (base := _local_class(arg.value, found) or (outside and outside(arg.value))) is not None:
                 bases.append(base)
                 is_function = True
-        if not is_function:
-            continue
-        methods, attrs = _members(node)
-        legacy = (
-            removed is not None
-            or any(not is_static(fn) for n, fn in methods.items() if n in ("forward", "backward"))
-            or (
-                any(b.legacy for b in bases)
-                and not all(n in methods and is_static(methods[n]) for n in ("forward", "backward"))
-            )
-        )
-        found.append(FunctionClass(node, bases, methods, attrs, legacy, removed=removed))
+            else:
+                others.append(arg)
+        if is_function:
+            found.append(function_class(node, bases, removed=removed, others=others))
     return found
+
+
+def function_class(node: cst.ClassDef, bases: list[FunctionClass], **kw) -> FunctionClass:
+    methods, attrs = _members(node)
+    legacy = (
+        kw.get("removed") is not None
+        or any(not is_static(fn) for n, fn in methods.items() if n in ("forward", "backward"))
+        or (
+            any(b.legacy for b in bases)
+            and not all(n in methods and is_static(methods[n]) for n in ("forward", "backward"))
+        )
+    )
+    return FunctionClass(node, bases, methods, attrs, legacy, **kw)
 
 
 def _local_class(expr: cst.BaseExpression, known: list[FunctionClass]) -> FunctionClass | None:
@@ -179,6 +189,7 @@ class _Planner:
     """Plans one legacy class; collects blockers instead of raising at the first one."""
 
     def __init__(self, ctx: ModuleContext, fc: FunctionClass, all_classes: list[FunctionClass]) -> None:
+        """`all_classes`: the module's, and those of other modules in the same hierarchies."""
         self.ctx = ctx
         self.fc = fc
         self.all = all_classes
@@ -250,13 +261,7 @@ class _Planner:
             self.block(node.name, reason="it is defined inside another class body")
         if node.keywords:
             self.block(node.keywords[0], reason="its class statement passes keywords (metaclass=...)")
-        local = {b.name for b in self.fc.bases}
-        extra = [
-            a
-            for a in node.bases
-            if not self.ctx.is_function_base(a.value)
-            and cst.helpers.get_full_name_for_node(a.value) not in local | {"object"}
-        ]
+        extra = [a for a in self.fc.others if cst.helpers.get_full_name_for_node(a.value) != "object"]
         if extra or len(self.fc.bases) > 1:
             self.block(node.name, reason="it has several bases (mixins change what `self` can do)")
         for stmt in node.body.body:
@@ -367,12 +372,13 @@ class _Planner:
     def _written_attrs(self) -> set[str]:
         written = set()
         for member in self.fc.family():
+            ctx = member.origin or self.ctx
             for fn in member.methods.values():
                 first = _first_param(fn)
                 if first is None or is_static(fn):
                     continue
                 for attr in m.findall(fn, m.Attribute(value=m.Name(first))):
-                    if self.ctx.is_store(attr):
+                    if ctx.is_store(attr):
                         written.add(attr.attr.value)
         return written
 
@@ -429,9 +435,8 @@ class _Planner:
     def _check_override(self, node: cst.CSTNode, attr: str, owner: FunctionClass) -> None:
         for other in self.all:
             if other is not owner and owner in other.family() and (attr in other.methods or attr in other.attrs):
-                self.block(
-                    node, reason=f"subclass `{other.name}` overrides `{attr}`, which `self.{attr}` dispatched to"
-                )
+                name = other.qualified or other.name
+                self.block(node, reason=f"subclass `{name}` overrides `{attr}`, which `self.{attr}` dispatched to")
 
     def _plan_returns(self, plan: ClassPlan) -> None:
         """Backward returns one more None per constructor parameter its forward now takes."""
@@ -491,29 +496,34 @@ class _Planner:
                     self.block(call, reason="it calls a base method through super()")
 
 
-def plan_classes(ctx: ModuleContext, classes: list[FunctionClass]) -> None:
-    """Plan every legacy class; a family (in-module inheritance) migrates together or not at all."""
+def plan_classes(ctx: ModuleContext, classes: list[FunctionClass], others: list[FunctionClass] = ()) -> None:
+    """Plan every legacy class of the module; `others`: classes of other modules in the same
+    hierarchies (a base method a subclass elsewhere overrides cannot be called statically)."""
     for fc in classes:
         if fc.legacy:
-            planner = _Planner(ctx, fc, classes)
+            planner = _Planner(ctx, fc, [*classes, *others])
             fc.plan = planner.plan()
             fc.blockers = planner.blockers
 
 
-def block_related(ctx: ModuleContext, classes: list[FunctionClass], references: dict) -> None:
-    """A class migrates only together with the classes it stands or falls with: its in-module
-    family, and the legacy classes its own methods use (a migrated user of a class that stays
-    legacy still cannot run). `references` maps a class to the names that refer to it."""
+def block_related(
+    ctx: ModuleContext, classes: list[FunctionClass], references: dict, others: list[FunctionClass] = ()
+) -> None:
+    """A class migrates only together with the classes it stands or falls with: its family
+    (in this module or, `others`, another), and the legacy classes its own methods use (a
+    migrated user of a class that stays legacy still cannot run). `references` maps a class
+    to the names that refer to it."""
     changed = True
     while changed:
         changed = False
-        blocked = [c for c in classes if c.legacy and c.plan is None]
+        members = dict.fromkeys(c for x in [*classes, *others] for c in x.family())  # bases elsewhere too
+        blocked = [c for c in members if c.legacy and c.plan is None]
         for fc in classes:
             if not fc.legacy or fc.plan is None:
                 continue
             reason = next(
                 (
-                    f"related class `{c.name}` cannot be migrated"
+                    f"related class `{c.qualified or c.name}` cannot be migrated"
                     for c in blocked
                     if c in fc.family() or fc in c.family()
                 ),

@@ -14,6 +14,8 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import MetadataWrapper, PositionProvider, Scope, ScopeProvider
 
+from autograd_migrate.index import absolute_module
+
 FUNCTION_BASES = frozenset(
     {
         "torch.autograd.Function",
@@ -87,9 +89,10 @@ class Survey:
 
 
 class ImportTable:
-    """Local name -> dotted origin, from every import statement of the module."""
+    """Local name -> dotted origin, from every import statement of the module (relative ones
+    from `package`)."""
 
-    def __init__(self, imports: list[cst.Import | cst.ImportFrom]) -> None:
+    def __init__(self, imports: list[cst.Import | cst.ImportFrom], package: str = "") -> None:
         self.origin: dict[str, str] = {}
         self.star: set[str] = set()
         for imp in imports:
@@ -101,8 +104,11 @@ class ImportTable:
                     else:
                         head = full.split(".")[0]
                         self.origin[head] = head
-            elif imp.module is not None and not imp.relative:
-                source = get_full_name_for_node(imp.module) or ""
+            else:
+                name = get_full_name_for_node(imp.module) or "" if imp.module is not None else ""
+                source = absolute_module(len(imp.relative), name, package)
+                if not source:
+                    continue
                 if isinstance(imp.names, cst.ImportStar):
                     self.star.add(source)
                     continue
@@ -127,10 +133,10 @@ class ImportTable:
 class ModuleContext:
     """One parse of one file, with the facts every analysis step asks for."""
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, package: str = "") -> None:
         self.module = module
         self.survey = Survey(module)
-        self.imports = ImportTable(self.survey.imports)
+        self.imports = ImportTable(self.survey.imports, package)
         self._wrapper: MetadataWrapper | None = None
         self._scopes = None
         self._positions = None

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from autograd_migrate.analyse.classes import is_static
+from autograd_migrate.analyse.classes import FunctionClass, function_class
+from autograd_migrate.analyse.context import ModuleContext
 from autograd_migrate.analyse.model import ApplySignature, ClassPlan, Param
 from autograd_migrate.index import ClassSummary, ProjectIndex, absolute_module
 from autograd_migrate.rules import Finding, Unsupported
@@ -14,6 +15,7 @@ from autograd_migrate.rules import Finding, Unsupported
 def summarize(module: str, fc, code_for_node) -> ClassSummary:
     """`fc` is an analysed FunctionClass of `module`."""
     signature = fc.plan.signature if fc.plan is not None else None
+    members = {n for c in fc.family() for n in c.methods}
 
     def params(ps: list[Param]) -> tuple[tuple[str, str | None], ...]:
         return tuple((p.name, code_for_node(p.default) if p.default is not None else None) for p in ps)
@@ -26,10 +28,69 @@ def summarize(module: str, fc, code_for_node) -> ClassSummary:
         inputs=params(signature.inputs) if signature else (),
         ctor=params(signature.ctor) if signature else (),
         star_inputs=bool(signature and signature.star_inputs),
-        methods=frozenset(fc.methods),
-        plain_methods=frozenset(n for n, f in fc.methods.items() if not is_static(f)),
-        random_init="__init__" in fc.methods and fc.draws_random_at_init(),
+        methods=frozenset(members),
+        plain_methods=frozenset(n for n in members if fc.is_plain_method(n)),
+        random_init=fc.draws_random_at_init(),
+        source=code_for_node(fc.node),
+        bases=tuple(b.qualified or f"{module}.{b.name}" for b in fc.bases),
     )
+
+
+class Outside:
+    """The Function classes of other modules in this module's hierarchies, rebuilt from the
+    index's sources: bases its classes derive from, subclasses that derive from its classes."""
+
+    def __init__(self, ctx, place) -> None:
+        self.ctx, self.module, self.index = ctx, place.module, place.index
+        self.made: dict[str, FunctionClass | None] = {}
+
+    def base(self, expr: cst.BaseExpression) -> FunctionClass | None:
+        for dotted in self.ctx.qualified_names(expr):
+            summary = self.index.resolve(dotted)
+            if summary is not None and summary.module != self.module:
+                return self._make(summary, {})
+        return None
+
+    def subclasses(self, classes: list[FunctionClass]) -> list[FunctionClass]:
+        local = {f"{self.module}.{fc.name}": fc for fc in classes}
+        found: list[FunctionClass] = []
+        while True:
+            more = [
+                s
+                for s in self.index.classes.values()
+                if s.qualified not in local and s.module != self.module and set(s.bases) & local.keys()
+            ]
+            made = [fc for fc in (self._make(s, local) for s in more) if fc is not None]
+            if not made:
+                return found
+            local.update((fc.qualified, fc) for fc in made)
+            found += made
+
+    def _make(self, summary: ClassSummary, local: dict[str, FunctionClass]) -> FunctionClass | None:
+        """None when its source or one of its bases cannot be rebuilt (or they form a cycle)."""
+        if summary.qualified in self.made:
+            return self.made[summary.qualified]
+        self.made[summary.qualified] = None  # a cycle ends here
+        bases = []
+        for qualified in summary.bases:
+            base = local.get(qualified) or (
+                self._make(self.index.classes[qualified], local) if qualified in self.index.classes else None
+            )
+            if base is None:
+                return None
+            bases.append(base)
+        try:
+            origin = ModuleContext(cst.parse_module(summary.source))
+        except cst.ParserSyntaxError:
+            return None
+        node = origin.survey.classes[0]
+        fc = function_class(node, bases, origin=origin, qualified=summary.qualified)
+        fc.legacy = summary.legacy
+        if summary.migratable and summary.qualified not in self.index.blocked:
+            # stands for "migrates in its own module": only whether there is a plan is read
+            fc.plan = ClassPlan(node=node, name=summary.name, signature=ApplySignature([], []))
+        self.made[summary.qualified] = fc
+        return fc
 
 
 class ExternalClass:

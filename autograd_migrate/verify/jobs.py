@@ -19,12 +19,19 @@ from autograd_migrate.verify.model import Job
 
 
 def jobs_for(
-    result: FileResult, classes: list[cst.ClassDef], migrated_path: Path, migrated_source: str, timeout: float | None
+    result: FileResult,
+    classes: list[cst.ClassDef],
+    migrated_path: Path,
+    migrated_source: str,
+    timeout: float | None,
+    siblings: dict[str, list[str]] | None = None,
 ) -> list[Job]:
     """One job per class; `result` must come from `process(..., keep=True)`."""
     config = load_config(result.path)
     module, _, sys_path = module_name(result.path)
     legacy_source = result.old.decode(result.encoding)
+    top = module.split(".")[0]
+    siblings = {k: v for k, v in (siblings or {}).items() if k.split(".")[0] == top}
     return [
         Job(
             path=str(result.path),
@@ -36,17 +43,23 @@ def jobs_for(
             cls=node.name.value,
             candidates=candidates(result.context, node, config, result.path),
             timeout=timeout or config.verify_timeout,
+            siblings=siblings,
         )
         for node in classes
     ]
 
 
 def jobs_for_run(results: list[FileResult], timeout: float | None) -> list[Job]:
+    """A class is verified with the other modules of its package in the same state as its own
+    (a subclass elsewhere needs its migrated base)."""
+    changed = [r for r in results if r.new is not None and r.analysis is not None]
+    siblings = {
+        module_name(r.path)[0]: [str(r.path), r.old.decode(r.encoding), r.new.decode(r.encoding)] for r in changed
+    }
     jobs: list[Job] = []
-    for result in results:
-        if result.new is not None and result.analysis is not None:
-            classes = [plan.node for plan in result.analysis.classes]
-            jobs += jobs_for(result, classes, result.path, result.new.decode(result.encoding), timeout)
+    for result in changed:
+        classes = [plan.node for plan in result.analysis.classes]
+        jobs += jobs_for(result, classes, result.path, result.new.decode(result.encoding), timeout, siblings)
     return jobs
 
 

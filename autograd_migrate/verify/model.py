@@ -39,6 +39,8 @@ class Job:
     candidates: list[Candidate] = field(default_factory=list)
     probe: bool = True  # fall back to automatic probing when no candidate runs
     timeout: float = 60.0
+    # other modules the run migrates, by dotted name: [path, legacy source, migrated source]
+    siblings: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -9,6 +9,7 @@ fresh clones of the same float64 inputs, under the same seeds, with the same gra
 from __future__ import annotations
 
 import copy
+import importlib.abc
 import importlib.util
 import inspect
 import itertools
@@ -17,7 +18,9 @@ import sys
 import time
 import types
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch.autograd import Function
@@ -58,6 +61,51 @@ def load_module(path: str, source: str, name: str, sys_path: str) -> types.Modul
         else:
             sys.modules[name] = previous
     return module
+
+
+# what the worker itself runs on (torch above all) is never imported afresh, even for a run on its own tree
+_WORKER_PACKAGES = frozenset(name.split(".")[0] for name in sys.modules)
+
+
+class _Sources(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports the run's other modules from the given sources (legacy or migrated)."""
+
+    def __init__(self, sources: dict[str, tuple[str, str]]) -> None:
+        self.sources = sources
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in self.sources:
+            return None
+        file, _ = self.sources[name]
+        package = file.endswith("__init__.py")
+        spec = importlib.util.spec_from_loader(name, self, origin=file, is_package=package)
+        if package:
+            spec.submodule_search_locations = [str(Path(file).parent)]
+        spec.has_location = True
+        return spec
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        file, source = self.sources[module.__name__]
+        module.__file__ = file
+        exec(compile(source, file, "exec", dont_inherit=True), module.__dict__)
+
+
+@contextmanager
+def same_state(job: Job, migrated: bool) -> Iterator[None]:
+    """While one side loads, its package is imported afresh, with the other modules the run
+    migrates in the same state as that side; afterwards the interpreter is as it was."""
+    tops = {name.split(".")[0] for name in [job.module, *job.siblings]} - _WORKER_PACKAGES
+    mine = [n for n in sys.modules if n.split(".")[0] in tops]
+    saved = {n: sys.modules.pop(n) for n in mine}
+    finder = _Sources({n: (path, new if migrated else old) for n, (path, old, new) in job.siblings.items()})
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+        for name in [n for n in sys.modules if n.split(".")[0] in tops]:
+            del sys.modules[name]
+        sys.modules.update(saved)
 
 
 _MODERN_CALL = Function.__call__
@@ -328,12 +376,14 @@ def verify(job: Job) -> Verification:
 def _verify(job: Job) -> Verification:
     result = Verification(job.path, job.cls, "skipped")
     try:
-        legacy_module = load_original(job)
+        with same_state(job, migrated=False):
+            legacy_module = load_original(job)
     except Exception as exc:
         result.detail = f"{_needs(exc)}importing the original failed: {_describe(exc)}"
         return result
     try:
-        migrated_module = load_module(job.migrated_path, job.migrated_source, job.module, job.sys_path)
+        with same_state(job, migrated=True):
+            migrated_module = load_module(job.migrated_path, job.migrated_source, job.module, job.sys_path)
     except Exception as exc:
         return _verdict(result, "different", f"the migrated module fails to import: {_describe(exc)}")
     legacy, migrated = getattr(legacy_module, job.cls, None), getattr(migrated_module, job.cls, None)

@@ -1,0 +1,3 @@
+"""Process-wide state outside the package that a Function reads: one module object, shared by
+the original and the migration when both run in one process."""
+calls = 0

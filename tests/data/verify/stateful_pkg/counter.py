@@ -1,2 +1,0 @@
-"""Process-wide state that a Function reads: the same in the original and the migration."""
-calls = 0
