@@ -116,8 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.paths:
         if not path.exists():
             results.append(FileResult(path, error=f"{path}:1:1: no such file or directory"))
-    files = list(iter_python_files([p for p in args.paths if p.exists()]))
-    results += process_project(files, keep=args.verify, jobs=args.jobs, unsafe=args.unsafe_fixes)
+    given = [p for p in args.paths if p.exists()]
+    files = list(iter_python_files(given))
+    results += process_project(files, keep=args.verify, jobs=args.jobs, unsafe=args.unsafe_fixes, given=given)
     report = RunReport(mode, results)
     if args.verify:
         report.verifications = _verify(lambda: _run_jobs(results, args))

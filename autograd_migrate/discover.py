@@ -75,6 +75,92 @@ def module_name(path: Path) -> tuple[str, str, str]:
     return module, package, str(directory)
 
 
+# `from .mod import a, b` (dots, module, names) or `import a.b as c, d` (the list)
+_IMPORT = re.compile(
+    rb"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w., \t]*)|import[ \t]+([\w., \t]+))", re.M
+)
+_MAX_OUTSIDE = 5000
+
+
+def outside_modules(files: list[Path], given: list[Path]) -> list[Path]:
+    """Modules of the same project that the run's files import, directly or through other
+    such modules, but that the paths given leave out: a subdirectory run still needs the
+    definitions of the classes it calls (and of their bases, and the re-exports on the way).
+    When the given directories hold the import roots of all the files, nothing is left out."""
+    lookup = _Lookup()
+    covered = [os.path.abspath(p) for p in given if p.is_dir()]
+    roots = {lookup.package(os.path.dirname(os.path.abspath(f)))[1] for f in files}
+    if all(any(_under(root, c) for c in covered) for root in roots):
+        return []
+    inside = {os.path.abspath(f) for f in files}
+    found: dict[str, Path] = {}
+    queue = list(files)
+    while queue and len(found) < _MAX_OUTSIDE:
+        path = queue.pop()
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        for candidate in lookup.imported_files(path, data):
+            key = os.path.abspath(candidate)
+            if key not in inside and key not in found:
+                found[key] = candidate
+                queue.append(candidate)
+    return sorted(found.values())
+
+
+class _Lookup:
+    """Import targets -> files, with every answer remembered: a tree imports the same modules
+    from many files, and most of them (stdlib, third party) exist nowhere under its roots."""
+
+    def __init__(self) -> None:
+        self.packages: dict[str, tuple[str, str]] = {}  # directory -> (its package, root)
+        self.files: dict[tuple[str, str], list[Path]] = {}
+
+    def imported_files(self, path: Path, data: bytes) -> Iterator[Path]:
+        from autograd_migrate.index import absolute_module
+
+        package, root = self.package(os.path.dirname(os.path.abspath(path)))
+        for dots, name, names, plain in _IMPORT.findall(data):
+            if plain:
+                targets = [n.split()[0] for n in plain.decode().split(",") if n.strip()]
+            else:
+                base = absolute_module(len(dots), name.decode(), package)
+                if not base:
+                    continue
+                targets = [base, *(f"{base}.{n.split()[0]}" for n in names.decode().split(",") if n.strip())]
+            for target in targets:
+                yield from self._files(root, target)
+
+    def package(self, directory: str) -> tuple[str, str]:
+        """The package a directory is (dotted, "" outside any) and the root it is imported from."""
+        if directory not in self.packages:
+            if os.path.isfile(os.path.join(directory, "__init__.py")):
+                parent, root = self.package(os.path.dirname(directory))
+                name = os.path.basename(directory)
+                self.packages[directory] = (f"{parent}.{name}" if parent else name, root)
+            else:
+                self.packages[directory] = ("", directory)
+        return self.packages[directory]
+
+    def _files(self, root: str, target: str) -> list[Path]:
+        key = (root, target)
+        if key not in self.files:
+            parts, files = target.split("."), []
+            for i in range(1, len(parts) + 1):  # the packages on the way, then the module
+                folder = os.path.join(root, *parts[:i])
+                found = [c for c in (os.path.join(folder, "__init__.py"), folder + ".py") if os.path.isfile(c)]
+                if not found and not os.path.isdir(folder):
+                    break
+                files += map(Path, found)
+            self.files[key] = files
+        return self.files[key]
+
+
+def _under(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
 def mentions_legacy(data: bytes) -> bool:
     """The text test: a file that never names torch and a legacy name is done with here."""
     return b"torch" in data and _CANDIDATE.search(data) is not None

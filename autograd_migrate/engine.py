@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autograd_migrate.discover import may_contain_legacy, mentions_legacy, module_name
+from autograd_migrate.discover import may_contain_legacy, mentions_legacy, module_name, outside_modules
 from autograd_migrate.index import ClassSummary, ProjectIndex, collect_aliases
 from autograd_migrate.rules import Finding
 
@@ -34,26 +35,35 @@ class FileResult:
 _MAX_ROUNDS = 8
 
 
-def process_project(paths: list[Path], keep: bool = False, jobs: int = 1, unsafe: bool = False) -> list[FileResult]:
+def process_project(
+    paths: list[Path], keep: bool = False, jobs: int = 1, unsafe: bool = False, given: list[Path] | None = None
+) -> list[FileResult]:
     """The files as one project: a first pass indexes every Function class by qualified name;
     then every file that can refer to a legacy one is analysed with the index, so call sites
     in other modules are planned too. A call site that cannot be rewritten blocks its class
-    everywhere, which can make more call sites unfixable: the rounds go on until nothing moves."""
+    everywhere, which can make more call sites unfixable: the rounds go on until nothing moves.
+
+    Modules of the project that the files import but the paths `given` on the command line
+    leave out are read too, for their definitions only: they are never written, and their
+    findings are not reported."""
     # The rounds analyse the same files again with a better index; analysis never changes a
     # parse, so in this process each file is parsed once per run.
     parsed: dict[tuple[str, bytes], ModuleContext] = {}
+    outside = {str(p): _shown(p) for p in outside_modules(paths, paths if given is None else given)}
+    files = [*paths, *map(Path, outside)]
     index = ProjectIndex()
-    results = process_all(paths, jobs=jobs, index=index, parsed=parsed, unsafe=unsafe)
-    index.classes = {s.qualified: s for r in results for s in r.summaries}
+    results = process_all(files, jobs=jobs, index=index, parsed=parsed, unsafe=unsafe)
+    index.classes = _summaries(results, outside)
     if any(s.legacy for s in index.classes.values()):
-        index.aliases = collect_aliases(paths, index)
+        index.aliases = collect_aliases(files, index)
         index.names = frozenset(index.legacy_names())
         for _ in range(_MAX_ROUNDS):
-            results = process_all(paths, jobs=jobs, index=index, parsed=parsed, unsafe=unsafe)
-            summaries = {s.qualified: s for r in results for s in r.summaries}
+            results = process_all(files, jobs=jobs, index=index, parsed=parsed, unsafe=unsafe)
+            summaries = _summaries(results, outside)
             blocked = {
                 qualified: _held_back(r.path, found)
                 for r in results
+                if str(r.path) not in outside
                 for qualified, found in r.external_blockers.items()
                 if qualified not in index.blocked
             }
@@ -64,7 +74,25 @@ def process_project(paths: list[Path], keep: bool = False, jobs: int = 1, unsafe
             index.blocked.update(blocked)
             index.unsafe |= unsafe_uses
             index.names = frozenset(index.legacy_names())  # subclasses found elsewhere are legacy too
-    return process_all(paths, keep=True, index=index, parsed=parsed, unsafe=unsafe) if keep else results
+    if keep:
+        return process_all(paths, keep=True, index=index, parsed=parsed, unsafe=unsafe)
+    return [r for r in results if str(r.path) not in outside]
+
+
+def _summaries(results: list[FileResult], outside: dict[str, str]) -> dict[str, ClassSummary]:
+    return {
+        s.qualified: replace(s, outside=outside[str(r.path)]) if str(r.path) in outside else s
+        for r in results
+        for s in r.summaries
+    }
+
+
+def _shown(path: Path) -> str:
+    """A path as the report shows it: relative to the working directory where it can be."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
 
 
 def _held_back(path: Path, found: list[tuple[int, str, str, str]]) -> tuple[str, str]:

@@ -33,6 +33,7 @@ class ClassSummary:
     # for subclasses and bases in other modules: the class statement, and its Function bases
     source: str = ""
     bases: tuple[str, ...] = ()
+    outside: str = ""  # the file that defines it, when the paths of the run leave it out
 
     @property
     def module(self) -> str:

@@ -95,3 +95,23 @@ def test_a_subclass_elsewhere_that_overrides_a_dispatched_method_blocks_the_fami
     assert "Clamp.apply" not in doc["diff"] and "clamp.py" not in doc["diff"]
     assert "HardClamp.apply" not in doc["diff"]  # its call site stays legacy with its class
     assert "GradReverse.apply" in doc["diff"]
+
+
+@pytest.mark.parametrize("given", [["shop/models"], ["train.py"], ["train.py", "shop/models/net.py"]])
+def test_a_subdirectory_run_rewrites_its_call_sites_of_classes_defined_elsewhere(package: Path, given) -> None:
+    """The definitions outside the paths are read (through re-exports and relative imports),
+    never written and never reported; the call sites in the paths use their plans, and say
+    where the class is defined."""
+    proc = cli(*given, "--fix", "--output-format", "json", cwd=package)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads(proc.stdout)
+    written = {Path(p).as_posix() for p in doc["changed_files"]}
+    expected = {"shop/models/net.py"} if given == ["shop/models"] else {Path(p).as_posix() for p in given}
+    assert written == expected
+    for rel in tree_files(package):
+        after = PACKAGE / ("after" if rel.as_posix() in written else "before") / rel
+        assert (package / rel).read_text() == after.read_text(), rel
+    outside = [f for f in doc["findings"] if "is defined outside the paths of this run" in f["message"]]
+    assert outside and all(f["code"] == "AGM002" for f in outside)
+    assert "in shop/ops/reverse.py: migrate it too" in outside[0]["message"]
+    assert not any("ops" in f["path"] for f in doc["findings"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 import libcst.matchers as m
@@ -128,6 +128,9 @@ def _external_sites(ctx: ModuleContext, place: Place, result: ModuleAnalysis, fr
         if _holds(site) and ext.plan is not None:
             result.unsafe_uses.add(summary.qualified)
         level = _level(ext, ext.blockers + site.blockers, summary.qualified in place.index.unsafe or _holds(site))
+        if summary.outside:
+            note = f" (`{summary.name}` is defined outside the paths of this run, in {summary.outside}: migrate it too)"
+            site.site_findings = [(replace(f, message=f.message + note), plan) for f, plan in site.site_findings]
         _add_sites(ctx, result, ext, site, frozen, level)
 
 
