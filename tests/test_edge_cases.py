@@ -159,3 +159,34 @@ def test_evaluation_order_matters_only_when_both_sides_do_work() -> None:
         + ("def f(x):\n    return Scale(2.0)(torch.randn(3))\n")
     )
     assert "random draws" in reasons(noisy)
+
+
+def test_explicit_base_calls_need_a_base_without_constructor_arguments() -> None:
+    """`Scale.forward(self, x)` would now miss `k`, which moved to Scale's forward."""
+    source = (
+        HEAD
+        + SCALE
+        + (
+            "class Twice(Scale):\n"
+            "    def forward(self, x):\n"
+            "        return Scale.forward(self, x) * 2\n\n"
+            "    def backward(self, g):\n"
+            "        return Scale.backward(self, g) * 2\n"
+        )
+    )
+    assert "calls `Scale`'s method directly while constructor arguments move to forward" in reasons(source)
+    assert run(source).new is None
+
+
+def test_self_passed_to_a_method_of_an_unrelated_class_stays_manual() -> None:
+    source = HEAD + (
+        "class Neg(Function):\n"
+        "    def forward(self, x):\n        return -x\n\n"
+        "    def backward(self, g):\n        return -g\n\n\n"
+        "class Other(Function):\n"
+        "    def forward(self, x):\n        return Neg.forward(self, x)\n\n"
+        "    def backward(self, g):\n        return -g\n"
+    )
+    result = run(source)
+    assert result.new is None
+    assert {"AGM103", "AGM104"} <= {f.code for f in result.findings}

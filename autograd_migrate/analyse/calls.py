@@ -11,7 +11,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ClassScope, GlobalScope
 
-from autograd_migrate.analyse.classes import FunctionClass, is_static
+from autograd_migrate.analyse.classes import FunctionClass, base_method_call, is_static
 from autograd_migrate.analyse.context import ModuleContext
 from autograd_migrate.analyse.model import ApplySignature, CallSitePlan, HeldPlan, Param
 from autograd_migrate.rules import (
@@ -88,12 +88,21 @@ class SiteAnalysis:
         if not fc.legacy and not (isinstance(parent, cst.Call) and parent.func is ref):
             return  # a modern class may travel freely; only its construction is suspicious
         if isinstance(parent, cst.Attribute) and parent.value is ref:
-            if fc.is_plain_method(parent.attr.value):
+            if fc.is_plain_method(parent.attr.value) and not self._from_subclass(parent):
                 raise self.fail(MethodOutside, parent, method=parent.attr.value)
             return
         if not (isinstance(parent, cst.Call) and parent.func is ref):
             raise self.fail(InstanceEscapes, ref, what="the class", how="is used as a value")
         self._construction(parent)
+
+    def _from_subclass(self, attr: cst.Attribute) -> bool:
+        """`Fn.forward(self, x)` in a method of a class deriving from `Fn`: its plan checks it."""
+        call = self.ctx.parent(attr)
+        if not (isinstance(call, cst.Call) and call.args and base_method_call(self.ctx, call.args[0].value)):
+            return False
+        spelled = cst.helpers.get_full_name_for_node(attr.value)
+        holder = next((a for a in self.ctx.ancestors(attr) if isinstance(a, cst.ClassDef)), None)
+        return holder is not None and any(cst.helpers.get_full_name_for_node(b.value) == spelled for b in holder.bases)
 
     def _construction(self, ctor: cst.Call) -> None:
         ctx = self.ctx

@@ -365,9 +365,20 @@ class _Planner:
             if isinstance(parent, cst.Attribute) and parent.value is ref:
                 if parent.attr.value in ("__class__", "__dict__"):
                     self.block(parent, SelfIntrospection, what=f"`self.{parent.attr.value}`")
+            elif (base := base_method_call(self.ctx, ref)) is not None:
+                self._check_base_call(ref, base)
             elif not _is_super_self(self.ctx, ref):
                 self.block(ref, SelfIntrospection, what=_describe_bare(self.ctx, ref))
         return refs
+
+    def _check_base_call(self, ref: cst.Name, base: str) -> None:
+        """`Base.forward(self, x)` in a subclass is `Base.forward(ctx, x)` once both are static,
+        as long as the base's forward takes no constructor arguments it would now miss."""
+        owner = next((c for c in self.fc.family()[1:] if c.name == base), None)
+        if owner is None:
+            self.block(ref, SelfIntrospection, what=f"`self` passed to `{base}`, which is not one of its bases")
+        elif self.fc.lookup("__init__") is not None:
+            self.block(ref, reason=f"it calls `{base}`'s method directly while constructor arguments move to forward")
 
     def _written_attrs(self) -> set[str]:
         written = set()
@@ -594,6 +605,21 @@ def _super_init_args(ctx: ModuleContext, small: cst.CSTNode) -> list[cst.Arg] | 
     if m.matches(owner, m.Call(func=m.Name("super"))):
         return args
     return args[1:] if ctx.is_function_base(owner) and args else None
+
+
+def base_method_call(ctx: ModuleContext, ref: cst.CSTNode) -> str | None:
+    """`Base.forward(self, ...)` / `Base.backward(self, ...)` with `ref` as the `self`: the
+    spelling of `Base`."""
+    arg = ctx.parent(ref)
+    call = ctx.parent(arg) if isinstance(arg, cst.Arg) else None
+    if not (
+        m.matches(call, m.Call(func=m.Attribute(attr=m.Name("forward") | m.Name("backward"))))
+        and call.args[0] is arg
+        and arg.keyword is None
+        and not arg.star
+    ):
+        return None
+    return cst.helpers.get_full_name_for_node(call.func.value)
 
 
 def _is_super_self(ctx: ModuleContext, ref: cst.Name) -> bool:
