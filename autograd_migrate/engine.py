@@ -33,6 +33,7 @@ class FileResult:
 
 
 _MAX_ROUNDS = 8
+_WORTH_A_WORKER = 16  # fewer files to analyse are done here: starting workers costs more
 
 
 def process_project(
@@ -47,18 +48,30 @@ def process_project(
     leave out are read too, for their definitions only: they are never written, and their
     findings are not reported."""
     # The rounds analyse the same files again with a better index; analysis never changes a
-    # parse, so in this process each file is parsed once per run.
+    # parse, so each file is parsed once per run, here or in the worker that owns it.
     parsed: dict[tuple[str, bytes], ModuleContext] = {}
     outside = {str(p): _shown(p) for p in outside_modules(paths, paths if given is None else given)}
     files = [*paths, *map(Path, outside)]
+    if jobs > 1:
+        from autograd_migrate.parallel import Shards  # a clean tree never starts a worker
+
+        shards = Shards(jobs)
+        try:
+            return _rounds(paths, files, outside, keep, unsafe, parsed, shards)
+        finally:
+            shards.close()
+    return _rounds(paths, files, outside, keep, unsafe, parsed, None)
+
+
+def _rounds(paths, files, outside, keep, unsafe, parsed, shards) -> list[FileResult]:
     index = ProjectIndex()
-    results = process_all(files, jobs=jobs, index=index, parsed=parsed, unsafe=unsafe)
+    results = process_all(files, shards=shards, index=index, parsed=parsed, unsafe=unsafe)
     index.classes = _summaries(results, outside)
     if any(s.legacy for s in index.classes.values()):
         index.aliases = collect_aliases(files, index)
         index.names = frozenset(index.legacy_names())
         for _ in range(_MAX_ROUNDS):
-            results = process_all(files, jobs=jobs, index=index, parsed=parsed, unsafe=unsafe)
+            results = process_all(files, shards=shards, index=index, parsed=parsed, unsafe=unsafe)
             summaries = _summaries(results, outside)
             blocked = {
                 qualified: _held_back(r.path, found)
@@ -106,13 +119,13 @@ def _held_back(path: Path, found: list[tuple[int, str, str, str]]) -> tuple[str,
 def process_all(
     paths: list[Path],
     keep: bool = False,
-    jobs: int = 1,
+    shards=None,
     index: ProjectIndex | None = None,
     parsed: dict | None = None,
     unsafe: bool = False,
 ) -> list[FileResult]:
-    """Every file, in the order given, whatever `jobs`. Files the text test lets through are
-    parsed in `jobs` processes; with `keep` (a parse does not cross processes) in this one."""
+    """Every file, in the order given, whatever the workers. Files the text test lets through
+    are analysed by the `shards` workers; with `keep` (a parse does not cross processes) here."""
     results = []
     for path in paths:
         result = _read(path)
@@ -120,12 +133,8 @@ def process_all(
             result.old = b""  # done with: only a diff would need it
         results.append(result)
     pending = [i for i, r in enumerate(results) if r.old]
-    if jobs > 1 and not keep and len(pending) > 1:
-        from concurrent.futures import ProcessPoolExecutor  # only trees with candidates pay for it
-
-        with ProcessPoolExecutor(min(jobs, len(pending))) as pool:
-            work = [(results[i].path, results[i].old, False, index, None, unsafe) for i in pending]
-            done = list(pool.map(_process_args, work, chunksize=4))
+    if shards is not None and not keep and (len(pending) >= _WORTH_A_WORKER or shards.workers):
+        done = shards.run([(i, results[i].path, results[i].old) for i in pending], index, unsafe)
     else:
         done = [process(results[i].path, results[i].old, keep, index, parsed, unsafe) for i in pending]
     for i, result in zip(pending, done, strict=True):
@@ -140,10 +149,6 @@ def _read(path: Path) -> FileResult:
     except OSError as exc:
         result.error = f"{path}:1:1: cannot read: {exc.strerror or exc}"
     return result
-
-
-def _process_args(args: tuple) -> FileResult:
-    return process(*args)
 
 
 def _worth_parsing(data: bytes, index: ProjectIndex | None, full: bool = False) -> bool:

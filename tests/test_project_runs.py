@@ -115,3 +115,29 @@ def test_a_subdirectory_run_rewrites_its_call_sites_of_classes_defined_elsewhere
     assert outside and all(f["code"] == "AGM002" for f in outside)
     assert "in shop/ops/reverse.py: migrate it too" in outside[0]["message"]
     assert not any("ops" in f["path"] for f in doc["findings"])
+
+
+def test_worker_processes_give_the_same_result(tmp_path: Path) -> None:
+    """Enough files that `-j 2` analyses them in worker processes, which keep their parses
+    across the rounds: the output is the one of a single process."""
+    pkg = tmp_path / "big"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for i in range(12):
+        (pkg / f"ops{i}.py").write_text(
+            "import torch\nfrom torch.autograd import Function\n\n\n"
+            f"class Neg{i}(Function):\n"
+            "    def __init__(self, k=1.0):\n        super().__init__()\n        self.k = k\n\n"
+            "    def forward(self, x):\n        return -x * self.k\n\n"
+            "    def backward(self, g):\n        return -g * self.k\n"
+        )
+        reuse = f"f = Neg{i}()\n    f(x)\n    return f(x)" if i == 3 else f"return Neg{i}({i})(x)"
+        (pkg / f"use{i}.py").write_text(f"from big.ops{i} import Neg{i}\n\n\ndef run(x):\n    {reuse}\n")
+    one = cli(".", "--diff", "-j", "1", "--output-format", "json", cwd=tmp_path).stdout
+    two = cli(".", "--diff", "-j", "2", "--output-format", "json", cwd=tmp_path).stdout
+    assert one == two
+    doc = json.loads(one)
+    assert len(doc["changed_files"]) == 22  # all but the reused class and its call site
+    assert any(
+        f["message"].endswith("its call site at big/use3.py:7 cannot be rewritten (AGM102)") for f in doc["findings"]
+    )

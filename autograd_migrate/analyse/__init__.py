@@ -15,6 +15,7 @@ from autograd_migrate.analyse.project import ExternalClass, Outside, external_us
 from autograd_migrate.analyse.variables import analyse_variables
 from autograd_migrate.index import ProjectIndex
 from autograd_migrate.rules import Finding, LegacyFunction, MarkSharedStorage, SavedVariables, Unsupported
+from autograd_migrate.syntax import find
 
 __all__ = ["ModuleContext", "Place", "analyse"]
 
@@ -148,10 +149,10 @@ def _class_finding(ctx: ModuleContext, fc: FunctionClass, level: str | None) -> 
 
 
 def _modern_fixes(ctx: ModuleContext, fc: FunctionClass, result: ModuleAnalysis) -> None:
-    for attr in m.findall(fc.node, m.Attribute(attr=m.Name("saved_variables"))):
+    for attr in find(fc.node, m.Attribute(attr=m.Name("saved_variables"))):
         result.modern_renames[attr] = "saved_tensors"
         result.findings.append(Finding.of(SavedVariables, ctx.pos(attr.attr)))
-    for expr in m.findall(fc.node, m.Expr(value=m.Call(func=m.Attribute(attr=m.Name("mark_shared_storage"))))):
+    for expr in find(fc.node, m.Expr(value=m.Call(func=m.Attribute(attr=m.Name("mark_shared_storage"))))):
         result.deletions.add(expr)
         result.findings.append(Finding.of(MarkSharedStorage, ctx.pos(expr)))
 

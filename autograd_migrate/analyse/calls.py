@@ -24,6 +24,7 @@ from autograd_migrate.rules import (
     MethodOutside,
     Unsupported,
 )
+from autograd_migrate.syntax import find
 
 _LOOPS = (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 _LITERAL = (
@@ -364,7 +365,7 @@ _PURE = frozenset({"int", "float", "bool", "str", "tuple", "list", "len", "min",
 
 def _works(expr: cst.BaseExpression) -> bool:
     """Calls something other than a pure builtin (so evaluating it may have effects)."""
-    return any(not m.matches(c.func, m.Name()) or c.func.value not in _PURE for c in m.findall(expr, m.Call()))
+    return any(not m.matches(c.func, m.Name()) or c.func.value not in _PURE for c in find(expr, m.Call()))
 
 
 def _is_constant(expr: cst.BaseExpression) -> bool:

@@ -15,7 +15,7 @@ import libcst.matchers as m
 from autograd_migrate.analyse.context import ModuleContext
 from autograd_migrate.analyse.model import ApplySignature, ClassPlan, MethodPlan, Param
 from autograd_migrate.rules import CtorVarargs, Finding, SelfIntrospection, Unsupported
-from autograd_migrate.syntax import is_filler, statements
+from autograd_migrate.syntax import find, is_filler, statements
 
 # Members of the modern ctx that legacy code legitimately reads or calls through `self`.
 CTX_API = frozenset(
@@ -101,14 +101,14 @@ class FunctionClass:
     def draws_random_at_init(self) -> bool:
         _, init = self.lookup("__init__") or (None, None)
         return init is not None and any(
-            _RANDOM.search(cst.helpers.get_full_name_for_node(c.func) or "") for c in m.findall(init, m.Call())
+            _RANDOM.search(cst.helpers.get_full_name_for_node(c.func) or "") for c in find(init, m.Call())
         )
 
     def needs_ctx(self, fn: cst.FunctionDef) -> bool:
         """A helper keeps its first parameter (as ctx) when it uses it or is called unbound."""
         first = _first_param(fn)
-        return any(n.value == first for n in m.findall(fn.body, m.Name())) or bool(
-            m.findall(self.node, m.Attribute(value=m.Name(self.name), attr=m.Name(fn.name.value)))
+        return any(n.value == first for n in find(fn.body, m.Name())) or bool(
+            find(self.node, m.Attribute(value=m.Name(self.name), attr=m.Name(fn.name.value)))
         )
 
 
@@ -179,7 +179,7 @@ def _members(node: cst.ClassDef) -> tuple[dict[str, cst.FunctionDef], set[str]]:
                     targets = [t.target for t in small.targets]
                 elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
                     targets = [small.target]
-                attrs |= {n.value for t in targets for n in m.findall(t, m.Name())}
+                attrs |= {n.value for t in targets for n in find(t, m.Name())}
         elif isinstance(stmt, cst.ClassDef):
             attrs.add(stmt.name.value)
     return methods, attrs
@@ -388,7 +388,7 @@ class _Planner:
                 first = _first_param(fn)
                 if first is None or is_static(fn):
                     continue
-                for attr in m.findall(fn, m.Attribute(value=m.Name(first))):
+                for attr in find(fn, m.Attribute(value=m.Name(first))):
                     if ctx.is_store(attr):
                         written.add(attr.attr.value)
         return written
@@ -485,8 +485,7 @@ class _Planner:
                 stmt = self.ctx.parent(attr)
                 target = self.ctx.parent(stmt) if isinstance(stmt, cst.AssignTarget) else None
                 reads_itself = isinstance(target, cst.Assign) and any(
-                    a.attr.value == attr.attr.value
-                    for a in m.findall(target.value, m.Attribute(value=m.Name(ref.value)))
+                    a.attr.value == attr.attr.value for a in find(target.value, m.Attribute(value=m.Name(ref.value)))
                 )
                 if isinstance(stmt, cst.AugAssign) or reads_itself:
                     self.block(
@@ -572,18 +571,7 @@ def _init_params(init: cst.FunctionDef) -> list[Param]:
 
 def _own_nodes(fn: cst.FunctionDef, matcher) -> list[cst.CSTNode]:
     """Matches inside `fn` that are not inside a nested function, lambda or class."""
-    found = []
-
-    class Visitor(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if node is not fn and isinstance(node, _NESTED_SCOPES):
-                return False
-            if m.matches(node, matcher):
-                found.append(node)
-            return True
-
-    fn.visit(Visitor())
-    return found
+    return find(fn, matcher, prune=_NESTED_SCOPES)
 
 
 def _only_forwards_varargs(ctx: ModuleContext, init: cst.FunctionDef) -> bool:
@@ -646,7 +634,7 @@ def _only_deleted(stmt: cst.BaseStatement, deletions: set) -> bool:
 def _names_in(ctx: ModuleContext, fn: cst.FunctionDef) -> set[str]:
     """Variable names `fn` mentions (not attribute names or keywords)."""
     first = _first_param(fn)
-    names = {n.value for n in m.findall(fn.body, m.Name()) if not ctx.is_label(n)}
+    names = {n.value for n in find(fn.body, m.Name()) if not ctx.is_label(n)}
     return names - {first} | {
         p.name.value for p in [*fn.params.posonly_params, *fn.params.params, *fn.params.kwonly_params][1:]
     }
@@ -687,5 +675,5 @@ def _gradients(ctx: ModuleContext, value: cst.BaseExpression, depth: int = 0) ->
 def _free_ctx_name(fns: list[cst.FunctionDef], own_refs: set[cst.Name]) -> str:
     """`ctx`, unless the method already uses that name for something else."""
     firsts = {p.name for fn in fns if (p := _first_param_node(fn)) is not None}
-    used = {n.value for fn in fns for n in m.findall(fn, m.Name()) if n not in own_refs and n not in firsts}
+    used = {n.value for fn in fns for n in find(fn, m.Name()) if n not in own_refs and n not in firsts}
     return next(c for c in ("ctx", "ctx_", "fctx", "autograd_ctx", "ctx__") if c not in used)

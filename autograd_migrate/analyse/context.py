@@ -6,7 +6,6 @@ when the survey found something legacy; a module with modern Functions only neve
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -15,6 +14,7 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import MetadataWrapper, PositionProvider, Scope, ScopeProvider
 
 from autograd_migrate.index import absolute_module
+from autograd_migrate.syntax import children
 
 FUNCTION_BASES = frozenset(
     {
@@ -39,12 +39,8 @@ _STORE_PARENTS = (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.C
 
 
 class Survey:
-    """One walk of the tree: parents, imports, classes and the names the analysis looks up.
-
-    It reads the node dataclasses directly: a CSTVisitor rebuilds every node on the way back up,
-    which makes a read-only pass several times slower than this one."""
-
-    _fields: dict[type, tuple[str, ...]] = {}
+    """One walk of the tree (see `syntax.children`): parents, imports, classes and the names
+    the analysis looks up."""
 
     def __init__(self, module: cst.Module) -> None:
         self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
@@ -57,23 +53,10 @@ class Survey:
         while stack:  # pre-order, in source order
             node = stack.pop()
             self._note(node)
-            children = []
-            for name in self._names_of(type(node)):
-                value = getattr(node, name)
-                if isinstance(value, cst.CSTNode):
-                    children.append(value)
-                elif isinstance(value, (list, tuple)):
-                    children += [c for c in value if isinstance(c, cst.CSTNode)]
-            for child in children:
+            found = children(node)
+            for child in found:
                 self.parents[child] = node
-            stack += reversed(children)
-
-    @classmethod
-    def _names_of(cls, node_type: type) -> tuple[str, ...]:
-        names = cls._fields.get(node_type)
-        if names is None:
-            names = cls._fields[node_type] = tuple(f.name for f in dataclasses.fields(node_type))
-        return names
+            stack += reversed(found)
 
     def _note(self, node: cst.CSTNode) -> None:
         if isinstance(node, cst.Name):

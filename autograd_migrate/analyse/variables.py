@@ -9,6 +9,7 @@ from autograd_migrate.analyse.context import VARIABLE, ModuleContext
 from autograd_migrate.analyse.model import VariableMode, VariablePlan
 from autograd_migrate.precedence import required
 from autograd_migrate.rules import Finding, VariableImport, VariableType, VariableValue, VariableWrapper
+from autograd_migrate.syntax import find
 
 # torch factories that take `requires_grad=` themselves
 FACTORIES = frozenset(
@@ -225,7 +226,7 @@ def _exported(ctx: ModuleContext) -> set[str]:
     for name in ctx.survey.names.get("__all__", ()):
         statement = ctx.parent(ctx.parent(name))
         if isinstance(statement, (cst.Assign, cst.AugAssign, cst.AnnAssign)) and statement.value is not None:
-            names |= {s.evaluated_value for s in m.findall(statement.value, m.SimpleString())}
+            names |= {s.evaluated_value for s in find(statement.value, m.SimpleString())}
     return names
 
 
