@@ -7,6 +7,7 @@ the names a legacy pattern needs; everything else is never handed to LibCST.
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -65,14 +66,20 @@ def module_name(path: Path) -> tuple[str, str, str]:
     and the directory that makes it importable: the package chain is followed up through
     `__init__.py` files."""
     path = path.resolve()
-    parts = [] if path.name == "__init__.py" else [path.stem]
-    directory = path.parent
-    while (directory / "__init__.py").exists():
-        parts.insert(0, directory.name)
-        directory = directory.parent
-    module = ".".join(parts)
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    return module, package, str(directory)
+    package, root = _package_of(str(path.parent))
+    if path.name == "__init__.py":
+        return package, package, root
+    return f"{package}.{path.stem}" if package else path.stem, package, root
+
+
+@functools.lru_cache(maxsize=4096)
+def _package_of(directory: str) -> tuple[str, str]:
+    """The package a directory is ("" outside any) and the directory it is imported from."""
+    if not os.path.isfile(os.path.join(directory, "__init__.py")):
+        return "", directory
+    parent, root = _package_of(os.path.dirname(directory))
+    name = os.path.basename(directory)
+    return (f"{parent}.{name}" if parent else name), root
 
 
 # `from .mod import a, b` (dots, module, names) or `import a.b as c, d` (the list)
@@ -89,7 +96,7 @@ def outside_modules(files: list[Path], given: list[Path]) -> list[Path]:
     When the given directories hold the import roots of all the files, nothing is left out."""
     lookup = _Lookup()
     covered = [os.path.abspath(p) for p in given if p.is_dir()]
-    roots = {lookup.package(os.path.dirname(os.path.abspath(f)))[1] for f in files}
+    roots = {_package_of(os.path.dirname(os.path.abspath(f)))[1] for f in files}
     if all(any(_under(root, c) for c in covered) for root in roots):
         return []
     inside = {os.path.abspath(f) for f in files}
@@ -114,13 +121,12 @@ class _Lookup:
     from many files, and most of them (stdlib, third party) exist nowhere under its roots."""
 
     def __init__(self) -> None:
-        self.packages: dict[str, tuple[str, str]] = {}  # directory -> (its package, root)
         self.files: dict[tuple[str, str], list[Path]] = {}
 
     def imported_files(self, path: Path, data: bytes) -> Iterator[Path]:
         from autograd_migrate.index import absolute_module
 
-        package, root = self.package(os.path.dirname(os.path.abspath(path)))
+        package, root = _package_of(os.path.dirname(os.path.abspath(path)))
         for dots, name, names, plain in _IMPORT.findall(data):
             if plain:
                 targets = [n.split()[0] for n in plain.decode().split(",") if n.strip()]
@@ -131,17 +137,6 @@ class _Lookup:
                 targets = [base, *(f"{base}.{n.split()[0]}" for n in names.decode().split(",") if n.strip())]
             for target in targets:
                 yield from self._files(root, target)
-
-    def package(self, directory: str) -> tuple[str, str]:
-        """The package a directory is (dotted, "" outside any) and the root it is imported from."""
-        if directory not in self.packages:
-            if os.path.isfile(os.path.join(directory, "__init__.py")):
-                parent, root = self.package(os.path.dirname(directory))
-                name = os.path.basename(directory)
-                self.packages[directory] = (f"{parent}.{name}" if parent else name, root)
-            else:
-                self.packages[directory] = ("", directory)
-        return self.packages[directory]
 
     def _files(self, root: str, target: str) -> list[Path]:
         key = (root, target)

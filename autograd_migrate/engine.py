@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autograd_migrate.discover import may_contain_legacy, mentions_legacy, module_name, outside_modules
-from autograd_migrate.index import ClassSummary, ProjectIndex, collect_aliases
+from autograd_migrate.index import ClassSummary, ProjectIndex, collect_aliases, spaces_of
 from autograd_migrate.rules import Finding
 
 if TYPE_CHECKING:
@@ -52,19 +52,20 @@ def process_project(
     parsed: dict[tuple[str, bytes], ModuleContext] = {}
     outside = {str(p): _shown(p) for p in outside_modules(paths, paths if given is None else given)}
     files = [*paths, *map(Path, outside)]
+    spaces = spaces_of(files)
     if jobs > 1:
         from autograd_migrate.parallel import Shards  # a clean tree never starts a worker
 
         shards = Shards(jobs)
         try:
-            return _rounds(paths, files, outside, keep, unsafe, parsed, shards)
+            return _rounds(paths, files, outside, keep, unsafe, parsed, shards, spaces)
         finally:
             shards.close()
-    return _rounds(paths, files, outside, keep, unsafe, parsed, None)
+    return _rounds(paths, files, outside, keep, unsafe, parsed, None, spaces)
 
 
-def _rounds(paths, files, outside, keep, unsafe, parsed, shards) -> list[FileResult]:
-    index = ProjectIndex()
+def _rounds(paths, files, outside, keep, unsafe, parsed, shards, spaces) -> list[FileResult]:
+    index = ProjectIndex(spaces=spaces)
     results = process_all(files, shards=shards, index=index, parsed=parsed, unsafe=unsafe)
     index.classes = _summaries(results, outside)
     if any(s.legacy for s in index.classes.values()):
@@ -182,14 +183,17 @@ def process(
     from autograd_migrate.source import SourceError, parse, render
 
     try:
-        name, package, _ = module_name(path)
+        name, package, root = module_name(path)
         ctx = parsed.get((str(path), data)) if parsed is not None else None
         if ctx is None:
             ctx = ModuleContext(parse(path, data), package)
             if parsed is not None:
                 parsed[(str(path), data)] = ctx
         result.encoding = ctx.module.encoding
-        place = Place(name, package, index) if index is not None else None
+        place = None
+        if index is not None:
+            space = index.space(root)
+            place = Place(space + name, space + package, index, space)
         analysis = analyse(ctx, place, unsafe)
         result.findings = analysis.findings
         result.summaries, result.external_blockers = analysis.summaries, analysis.external_blockers

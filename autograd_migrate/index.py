@@ -14,6 +14,21 @@ from pathlib import Path
 from autograd_migrate.discover import module_name
 
 _MAX_HOPS = 16  # re-export chains longer than this are a cycle
+SPACE = "::"
+
+
+def shown(qualified: str) -> str:
+    """A qualified name as messages show it, without its root space."""
+    return qualified.rpartition(SPACE)[2]
+
+
+def spaces_of(files: list[Path]) -> dict[str, str]:
+    """The import roots (see ProjectIndex.spaces) that define a module another root defines too."""
+    roots: dict[str, set[str]] = {}
+    for path in files:
+        module, _, root = module_name(path)
+        roots.setdefault(module, set()).add(root)
+    return {root: root + SPACE for found in roots.values() if len(found) > 1 for root in found}
 
 
 @dataclass(frozen=True)
@@ -48,19 +63,32 @@ class ProjectIndex:
     blocked: dict[str, tuple[str, str]] = field(default_factory=dict)
     unsafe: set[str] = field(default_factory=set)  # classes with a call site elsewhere fixed unsafely
     names: frozenset[str] = frozenset()  # legacy_names(), fixed once per round: the text pre-filter
+    # import roots that hold modules of the same name as another root (two copies of a package,
+    # `examples/*/model.py`): their modules are named `ROOT::module` in the index
+    spaces: dict[str, str] = field(default_factory=dict)
 
-    def resolve(self, dotted: str) -> ClassSummary | None:
-        """The class a dotted name means, through re-exports and module aliases."""
+    def space(self, root: str) -> str:
+        return self.spaces.get(root, "")
+
+    def resolve(self, dotted: str, space: str = "") -> ClassSummary | None:
+        """The class a dotted name means, through re-exports and module aliases; a name
+        imported in the root `space` means that root's module first."""
         for _ in range(_MAX_HOPS):
-            if dotted in self.classes:
-                return self.classes[dotted]
-            head, rest = dotted, ""
-            while head and head not in self.aliases:
-                head, _, tail = head.rpartition(".")
-                rest = f"{tail}.{rest}" if rest else tail
-            if not head:
+            names = [space + dotted, dotted] if space and SPACE not in dotted else [dotted]
+            found = next((self.classes[n] for n in names if n in self.classes), None)
+            if found is not None:
+                return found
+            for name in names:
+                head, rest = name, ""
+                while head and head not in self.aliases:
+                    head, _, tail = head.rpartition(".")
+                    rest = f"{tail}.{rest}" if rest else tail
+                if head:
+                    space = head.partition(SPACE)[0] + SPACE if SPACE in head else space
+                    dotted = f"{self.aliases[head]}.{rest}" if rest else self.aliases[head]
+                    break
+            else:
                 return None
-            dotted = f"{self.aliases[head]}.{rest}" if rest else self.aliases[head]
         return None
 
     def legacy_names(self) -> set[str]:
@@ -74,12 +102,14 @@ def absolute_module(level: int, name: str, package: str) -> str | None:
     """`from ..ops import x` (level 2, name "ops") in package `pkg.models` -> `pkg.ops`."""
     if not level:
         return name
+    space, sep, package = package.rpartition(SPACE)  # a relative import stays in its root's space
     parts = package.split(".") if package else []
     up = level - 1
     if up > len(parts):
         return None
     base = parts[: len(parts) - up]
-    return ".".join([*base, name] if name else base) or None
+    found = ".".join([*base, name] if name else base)
+    return space + sep + found if found else None
 
 
 def collect_aliases(paths: list[Path], index: ProjectIndex) -> dict[str, str]:
@@ -98,7 +128,9 @@ def collect_aliases(paths: list[Path], index: ProjectIndex) -> dict[str, str]:
             tree = ast.parse(data)
         except (SyntaxError, ValueError):
             continue
-        module, package, _ = module_name(path)
+        module, package, root = module_name(path)
+        space = index.space(root)
+        module, package = space + module, space + package
         for node in tree.body:
             if isinstance(node, ast.ImportFrom):
                 base = absolute_module(node.level, node.module or "", package)

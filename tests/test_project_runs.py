@@ -141,3 +141,33 @@ def test_worker_processes_give_the_same_result(tmp_path: Path) -> None:
     assert any(
         f["message"].endswith("its call site at big/use3.py:7 cannot be rewritten (AGM102)") for f in doc["findings"]
     )
+
+
+def test_modules_of_the_same_name_under_two_roots_are_kept_apart(tmp_path: Path) -> None:
+    """Two copies of the package (here: before and after) and two example scripts that each
+    import their own `model`: every import means the module of its own root."""
+    shutil.copytree(PACKAGE, tmp_path / "package")
+    for name, body in (("a", "return x * self.k"), ("b", "return x + self.k")):
+        example = tmp_path / "examples" / name
+        example.mkdir(parents=True)
+        (example / "model.py").write_text(
+            "import torch\nfrom torch.autograd import Function\n\n\n"
+            "class Op(Function):\n"
+            + ("    def __init__(self, k):\n        super().__init__()\n        self.k = k\n\n" if name == "a" else "")
+            + f"    def forward(self, x):\n        self.k = 1.0\n        {body}\n\n"
+            "    def backward(self, g):\n        return g\n"
+        )
+        (example / "run.py").write_text(
+            "from model import Op\n\n\ndef go(x):\n    return " + ("Op(2.0)(x)" if name == "a" else "Op()(x)") + "\n"
+        )
+    proc = cli(".", "--diff", "--output-format", "json", cwd=tmp_path)
+    doc = json.loads(proc.stdout)
+    assert doc["errors"] == [] and "::" not in proc.stdout
+    changed = {Path(p).as_posix() for p in doc["changed_files"]}
+    assert not any(p.startswith("package/after") for p in changed)  # modern already: nothing to do
+    assert {p for p in changed if p.startswith("package/")} == {
+        f"package/before/{rel.as_posix()}"
+        for rel in tree_files(PACKAGE / "before")
+        if (PACKAGE / "before" / rel).read_text() != (PACKAGE / "after" / rel).read_text()
+    }
+    assert "+    return Op.apply(x, 2.0)" in doc["diff"] and "+    return Op.apply(x)" in doc["diff"]

@@ -27,6 +27,7 @@ class Place:
     module: str
     package: str
     index: ProjectIndex
+    space: str = ""  # ProjectIndex.spaces: the module's root holds modules another root holds too
 
 
 def analyse(ctx: ModuleContext, place: Place | None = None, unsafe: bool = False) -> ModuleAnalysis:
@@ -106,7 +107,7 @@ def _add_sites(ctx: ModuleContext, result: ModuleAnalysis, fc, site: SiteAnalysi
 def _external_sites(ctx: ModuleContext, place: Place, result: ModuleAnalysis, frozen: list, unsafe: bool) -> None:
     """Call sites of classes defined in other modules; what cannot be rewritten here blocks the
     class there (a class migrates with all its call sites or not at all)."""
-    for summary, refs, rebound in external_uses(ctx, place.module, place.package, place.index):
+    for summary, refs, rebound in external_uses(ctx, place):
         ext = ExternalClass(summary, place.index.blocked.get(summary.qualified))
         site = SiteAnalysis(ctx, ext, unsafe)
         if rebound and ext.legacy:

@@ -14,6 +14,7 @@ import libcst.matchers as m
 
 from autograd_migrate.analyse.context import ModuleContext
 from autograd_migrate.analyse.model import ApplySignature, ClassPlan, MethodPlan, Param
+from autograd_migrate.index import shown
 from autograd_migrate.rules import CtorVarargs, Finding, SelfIntrospection, Unsupported
 from autograd_migrate.syntax import find, is_filler, statements
 
@@ -446,7 +447,7 @@ class _Planner:
     def _check_override(self, node: cst.CSTNode, attr: str, owner: FunctionClass) -> None:
         for other in self.all:
             if other is not owner and owner in other.family() and (attr in other.methods or attr in other.attrs):
-                name = other.qualified or other.name
+                name = shown(other.qualified or other.name)
                 self.block(node, reason=f"subclass `{name}` overrides `{attr}`, which `self.{attr}` dispatched to")
 
     def _plan_returns(self, plan: ClassPlan) -> None:
@@ -533,7 +534,7 @@ def block_related(
                 continue
             reason = next(
                 (
-                    f"related class `{c.qualified or c.name}` cannot be migrated"
+                    f"related class `{shown(c.qualified or c.name)}` cannot be migrated"
                     for c in blocked
                     if c in fc.family() or fc in c.family()
                 ),

@@ -8,7 +8,7 @@ import libcst as cst
 from autograd_migrate.analyse.classes import FunctionClass, function_class
 from autograd_migrate.analyse.context import ModuleContext
 from autograd_migrate.analyse.model import ApplySignature, ClassPlan, Param
-from autograd_migrate.index import ClassSummary, ProjectIndex, absolute_module
+from autograd_migrate.index import ClassSummary, absolute_module
 from autograd_migrate.rules import Finding, Unsupported
 
 
@@ -41,12 +41,12 @@ class Outside:
     index's sources: bases its classes derive from, subclasses that derive from its classes."""
 
     def __init__(self, ctx, place) -> None:
-        self.ctx, self.module, self.index = ctx, place.module, place.index
+        self.ctx, self.module, self.index, self.space = ctx, place.module, place.index, place.space
         self.made: dict[str, FunctionClass | None] = {}
 
     def base(self, expr: cst.BaseExpression) -> FunctionClass | None:
         for dotted in self.ctx.qualified_names(expr):
-            summary = self.index.resolve(dotted)
+            summary = self.index.resolve(dotted, self.space)
             if summary is not None and summary.module != self.module:
                 return self._make(summary, {})
         return None
@@ -130,29 +130,30 @@ def _expr(source: str | None) -> cst.BaseExpression | None:
     return cst.parse_expression(source) if source is not None else None
 
 
-def external_uses(ctx, module: str, package: str, index: ProjectIndex):
+def external_uses(ctx, place):
     """The classes of other modules this module refers to, with the nodes that refer to them
     (a name, or a `module.Name` attribute), and whether an import name is also bound otherwise."""
     uses: dict[str, tuple[ClassSummary, list[cst.CSTNode], bool]] = {}
+    index = place.index
     if not index.names:
         return []  # the index pass, or a project without legacy classes: no scopes needed
     for imp in ctx.survey.imports:
         scope = ctx.scope_of(imp)
         if scope is None:
             continue
-        for local, origin in _bindings(imp, package):
+        for local, origin in _bindings(imp, place.package):
             bindings = list(scope.assignments[local])
             for binding in bindings:
                 if getattr(binding, "node", None) is not imp:
                     continue
                 for access in binding.references:
                     node, dotted = access.node, origin
-                    summary = index.resolve(dotted)
+                    summary = index.resolve(dotted, place.space)
                     while summary is None and _is_attribute_of(ctx, node):
                         node = ctx.parent(node)
                         dotted = f"{dotted}.{node.attr.value}"
-                        summary = index.resolve(dotted)
-                    if summary is not None and summary.module != module:
+                        summary = index.resolve(dotted, place.space)
+                    if summary is not None and summary.module != place.module:
                         _, refs, rebound = uses.get(summary.qualified, (summary, [], False))
                         uses[summary.qualified] = (summary, [*refs, node], rebound or len(bindings) > 1)
     return list(uses.values())

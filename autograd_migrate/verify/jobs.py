@@ -53,12 +53,14 @@ def jobs_for_run(results: list[FileResult], timeout: float | None) -> list[Job]:
     """A class is verified with the other modules of its package in the same state as its own
     (a subclass elsewhere needs its migrated base)."""
     changed = [r for r in results if r.new is not None and r.analysis is not None]
-    siblings = {
-        module_name(r.path)[0]: [str(r.path), r.old.decode(r.encoding), r.new.decode(r.encoding)] for r in changed
-    }
+    by_root: dict[str, dict[str, list[str]]] = {}  # a module's siblings share its import root
+    for r in changed:
+        module, _, root = module_name(r.path)
+        by_root.setdefault(root, {})[module] = [str(r.path), r.old.decode(r.encoding), r.new.decode(r.encoding)]
     jobs: list[Job] = []
     for result in changed:
         classes = [plan.node for plan in result.analysis.classes]
+        siblings = by_root[module_name(result.path)[2]]
         jobs += jobs_for(result, classes, result.path, result.new.decode(result.encoding), timeout, siblings)
     return jobs
 
