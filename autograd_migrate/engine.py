@@ -52,23 +52,26 @@ def process_project(
     parsed: dict[tuple[str, bytes], ModuleContext] = {}
     outside = {str(p): _shown(p) for p in outside_modules(paths, paths if given is None else given)}
     files = [*paths, *map(Path, outside)]
-    spaces = spaces_of(files)
     if jobs > 1:
         from autograd_migrate.parallel import Shards  # a clean tree never starts a worker
 
         shards = Shards(jobs)
         try:
-            return _rounds(paths, files, outside, keep, unsafe, parsed, shards, spaces)
+            return _rounds(paths, files, outside, keep, unsafe, parsed, shards)
         finally:
             shards.close()
-    return _rounds(paths, files, outside, keep, unsafe, parsed, None, spaces)
+    return _rounds(paths, files, outside, keep, unsafe, parsed, None)
 
 
-def _rounds(paths, files, outside, keep, unsafe, parsed, shards, spaces) -> list[FileResult]:
-    index = ProjectIndex(spaces=spaces)
+def _rounds(paths, files, outside, keep, unsafe, parsed, shards) -> list[FileResult]:
+    index = ProjectIndex()
     results = process_all(files, shards=shards, index=index, parsed=parsed, unsafe=unsafe)
     index.classes = _summaries(results, outside)
     if any(s.legacy for s in index.classes.values()):
+        index.spaces = spaces_of(files)  # only a tree with legacy classes pays for the lookups
+        if index.spaces:  # the first pass again, with the roots kept apart
+            results = process_all(files, shards=shards, index=index, parsed=parsed, unsafe=unsafe)
+            index.classes = _summaries(results, outside)
         index.aliases = collect_aliases(files, index)
         index.names = frozenset(index.legacy_names())
         for _ in range(_MAX_ROUNDS):
