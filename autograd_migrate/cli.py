@@ -118,10 +118,10 @@ def main(argv: list[str] | None = None) -> int:
             results.append(FileResult(path, error=f"{path}:1:1: no such file or directory"))
     given = [p for p in args.paths if p.exists()]
     files = list(iter_python_files(given))
-    results += process_project(files, keep=args.verify, jobs=args.jobs, unsafe=args.unsafe_fixes, given=given)
-    report = RunReport(mode, results)
+    found, warnings = process_project(files, keep=args.verify, jobs=args.jobs, unsafe=args.unsafe_fixes, given=given)
+    report = RunReport(mode, results + found, warnings=warnings)
     if args.verify:
-        report.verifications = _verify(lambda: _run_jobs(results, args))
+        report.verifications = _verify(lambda: _run_jobs(report.results, args))
     if mode == "fix":
         _write(report)
     if args.output_format == "json":

@@ -94,14 +94,12 @@ def outside_modules(files: list[Path], given: list[Path]) -> list[Path]:
     such modules, but that the paths given leave out: a subdirectory run still needs the
     definitions of the classes it calls (and of their bases, and the re-exports on the way).
     When the given directories hold the import roots of all the files, nothing is left out."""
-    lookup = _Lookup()
-    covered = [os.path.abspath(p) for p in given if p.is_dir()]
-    roots = {_package_of(os.path.dirname(os.path.abspath(f)))[1] for f in files}
-    if all(any(_under(root, c) for c in covered) for root in roots):
+    if not uncovered_roots(files, given):
         return []
     inside = {os.path.abspath(f) for f in files}
     found: dict[str, Path] = {}
     queue = list(files)
+    lookup = _Lookup()
     while queue and len(found) < _MAX_OUTSIDE:
         path = queue.pop()
         try:
@@ -114,6 +112,29 @@ def outside_modules(files: list[Path], given: list[Path]) -> list[Path]:
                 found[key] = candidate
                 queue.append(candidate)
     return sorted(found.values())
+
+
+def uncovered_roots(files: list[Path], given: list[Path]) -> list[str]:
+    """The import roots of the files that the given directories do not hold entirely."""
+    covered = [os.path.abspath(p) for p in given if p.is_dir()]
+    roots = {_package_of(os.path.dirname(os.path.abspath(f)))[1] for f in files}
+    return sorted(root for root in roots if not any(_under(root, c) for c in covered))
+
+
+def naming_files(roots: list[str], skip: set[str], names: set[str]) -> dict[str, list[Path]]:
+    """For each name, the files under `roots` (but not in `skip`) whose text contains it."""
+    found: dict[str, list[Path]] = {}
+    for path in iter_python_files([Path(r) for r in roots]):
+        if os.path.abspath(path) in skip:
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        for name in names:
+            if name.encode() in data:
+                found.setdefault(name, []).append(path)
+    return found
 
 
 class _Lookup:

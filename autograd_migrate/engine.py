@@ -8,7 +8,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autograd_migrate.discover import may_contain_legacy, mentions_legacy, module_name, outside_modules
+from autograd_migrate.discover import (
+    may_contain_legacy,
+    mentions_legacy,
+    module_name,
+    naming_files,
+    outside_modules,
+    uncovered_roots,
+)
 from autograd_migrate.index import ClassSummary, ProjectIndex, collect_aliases, spaces_of
 from autograd_migrate.rules import Finding
 
@@ -38,7 +45,7 @@ _WORTH_A_WORKER = 16  # fewer files to analyse are done here: starting workers c
 
 def process_project(
     paths: list[Path], keep: bool = False, jobs: int = 1, unsafe: bool = False, given: list[Path] | None = None
-) -> list[FileResult]:
+) -> tuple[list[FileResult], list[str]]:
     """The files as one project: a first pass indexes every Function class by qualified name;
     then every file that can refer to a legacy one is analysed with the index, so call sites
     in other modules are planned too. A call site that cannot be rewritten blocks its class
@@ -46,24 +53,50 @@ def process_project(
 
     Modules of the project that the files import but the paths `given` on the command line
     leave out are read too, for their definitions only: they are never written, and their
-    findings are not reported."""
+    findings are not reported. The warnings name the files outside the paths that mention a
+    class the run migrates: their call sites are not rewritten."""
     # The rounds analyse the same files again with a better index; analysis never changes a
     # parse, so each file is parsed once per run, here or in the worker that owns it.
     parsed: dict[tuple[str, bytes], ModuleContext] = {}
-    outside = {str(p): _shown(p) for p in outside_modules(paths, paths if given is None else given)}
+    given = paths if given is None else given
+    outside = {str(p): _shown(p) for p in outside_modules(paths, given)}
     files = [*paths, *map(Path, outside)]
+    shards = None
     if jobs > 1:
         from autograd_migrate.parallel import Shards  # a clean tree never starts a worker
 
         shards = Shards(jobs)
-        try:
-            return _rounds(paths, files, outside, keep, unsafe, parsed, shards)
-        finally:
+    try:
+        results, index = _rounds(paths, files, outside, keep, unsafe, parsed, shards)
+    finally:
+        if shards is not None:
             shards.close()
-    return _rounds(paths, files, outside, keep, unsafe, parsed, None)
+    return results, _left_outside(paths, given, results, index)
 
 
-def _rounds(paths, files, outside, keep, unsafe, parsed, shards) -> list[FileResult]:
+def _left_outside(paths: list[Path], given: list[Path], results: list[FileResult], index) -> list[str]:
+    """Files outside the paths that name a class this run migrates (a subdirectory run)."""
+    changed = {str(r.path) for r in results if r.new is not None}
+    migrated = {
+        s.name: s
+        for s in index.classes.values()
+        if s.legacy and s.migratable and s.qualified not in index.blocked and not s.outside
+    }
+    roots = uncovered_roots(paths, given) if migrated and changed else []
+    if not roots:
+        return []
+    named = naming_files(roots, {os.path.abspath(r.path) for r in results}, set(migrated))
+    notes = []
+    for name, found in sorted(named.items()):
+        shown = ", ".join(_shown(p) for p in found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+        notes.append(
+            f"files outside the paths of this run name `{name}`, which it migrates ({shown}): "
+            "call sites there are not rewritten; run on the whole tree"
+        )
+    return notes
+
+
+def _rounds(paths, files, outside, keep, unsafe, parsed, shards) -> tuple[list[FileResult], ProjectIndex]:
     index = ProjectIndex()
     results = process_all(files, shards=shards, index=index, parsed=parsed, unsafe=unsafe)
     index.classes = _summaries(results, outside)
@@ -92,8 +125,8 @@ def _rounds(paths, files, outside, keep, unsafe, parsed, shards) -> list[FileRes
             index.unsafe |= unsafe_uses
             index.names = frozenset(index.legacy_names())  # subclasses found elsewhere are legacy too
     if keep:
-        return process_all(paths, keep=True, index=index, parsed=parsed, unsafe=unsafe)
-    return [r for r in results if str(r.path) not in outside]
+        return process_all(paths, keep=True, index=index, parsed=parsed, unsafe=unsafe), index
+    return [r for r in results if str(r.path) not in outside], index
 
 
 def _summaries(results: list[FileResult], outside: dict[str, str]) -> dict[str, ClassSummary]:

@@ -19,6 +19,7 @@ class RunReport:
     results: list[FileResult]
     written: list[FileResult] = field(default_factory=list)  # --fix: files actually replaced
     verifications: list[Verification] | None = None  # --verify
+    warnings: list[str] = field(default_factory=list)  # about files outside the paths of the run
 
     def disproved(self) -> set[str]:
         """Files with a class whose migration computes something else: never written."""
@@ -76,6 +77,8 @@ def write_text(report: RunReport, out: TextIO, err: TextIO) -> None:
         write_verifications(report.verifications, listing)
     for result in report.errors:
         err.write(f"{result.error}\n")
+    for warning in report.warnings:
+        err.write(f"warning: {warning}\n")
     err.write(_summary(report) + "\n")
     if report.verifications is not None:
         err.write(verification_summary(report.verifications) + "\n")
@@ -138,6 +141,7 @@ def write_json(report: RunReport, out: TextIO) -> None:
             for f in r.findings
         ],
         "errors": [{"path": str(r.path), "message": r.error} for r in report.errors],
+        "warnings": report.warnings,
         "changed_files": [str(r.path) for r in (report.written if report.mode == "fix" else report.changed)],
     }
     if report.mode == "diff":

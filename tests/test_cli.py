@@ -459,8 +459,9 @@ def json_tree(root: Path) -> Path:
 
 def load_report(proc: subprocess.CompletedProcess, mode: str) -> dict:
     doc = json.loads(proc.stdout)  # raises if stdout is not exactly one JSON document
-    expected_keys = {"version", "mode", "findings", "errors", "changed_files"} | ({"diff"} if mode == "diff" else set())
-    assert set(doc) == expected_keys
+    expected_keys = {"version", "mode", "findings", "errors", "warnings", "changed_files"}
+    assert set(doc) == expected_keys | ({"diff"} if mode == "diff" else set())
+    assert doc["warnings"] == []  # whole trees only here
     assert doc["mode"] == mode
     assert type(doc["version"]) is int and doc["version"] >= 1
     for f in doc["findings"]:

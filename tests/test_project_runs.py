@@ -171,3 +171,18 @@ def test_modules_of_the_same_name_under_two_roots_are_kept_apart(tmp_path: Path)
         if (PACKAGE / "before" / rel).read_text() != (PACKAGE / "after" / rel).read_text()
     }
     assert "+    return Op.apply(x, 2.0)" in doc["diff"] and "+    return Op.apply(x)" in doc["diff"]
+
+
+def test_a_subdirectory_run_warns_about_call_sites_outside_its_paths(package: Path) -> None:
+    """Running on the definitions alone migrates them; the files outside that name them are
+    listed, since their call sites are not rewritten."""
+    proc = cli("shop/ops", "--fix", cwd=package)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning: ")]
+    assert (
+        "warning: files outside the paths of this run name `PlainClamp`, which it migrates (train.py): "
+        "call sites there are not rewritten; run on the whole tree"
+    ) in warnings
+    assert len(warnings) == 4  # GradReverse, HardClamp, PlainClamp, Scale; not SoftClamp
+    assert (package / "train.py").read_text() == (PACKAGE / "before" / "train.py").read_text()
+    assert "warning" not in cli(".", "--diff", cwd=package).stderr
