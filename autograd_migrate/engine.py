@@ -22,6 +22,7 @@ from autograd_migrate.rules import Finding
 if TYPE_CHECKING:
     from autograd_migrate.analyse import ModuleContext
     from autograd_migrate.analyse.model import ModuleAnalysis
+    from autograd_migrate.parallel import Shards
 
 
 @dataclass
@@ -74,7 +75,7 @@ def process_project(
     return results, _left_outside(paths, given, results, index)
 
 
-def _left_outside(paths: list[Path], given: list[Path], results: list[FileResult], index) -> list[str]:
+def _left_outside(paths: list[Path], given: list[Path], results: list[FileResult], index: ProjectIndex) -> list[str]:
     """Files outside the paths that name a class this run migrates (a subdirectory run)."""
     changed = {str(r.path) for r in results if r.new is not None}
     migrated = {
@@ -96,7 +97,16 @@ def _left_outside(paths: list[Path], given: list[Path], results: list[FileResult
     return notes
 
 
-def _rounds(paths, files, outside, keep, unsafe, parsed, shards) -> tuple[list[FileResult], ProjectIndex]:
+def _rounds(
+    paths: list[Path],
+    files: list[Path],
+    outside: dict[str, str],
+    keep: bool,
+    unsafe: bool,
+    parsed: dict,
+    shards: Shards | None,
+) -> tuple[list[FileResult], ProjectIndex]:
+    """`files`: the paths, then the modules outside them (`outside`: how to show those)."""
     index = ProjectIndex()
     results = process_all(files, shards=shards, index=index, parsed=parsed, unsafe=unsafe)
     index.classes = _summaries(results, outside)
@@ -156,7 +166,7 @@ def _held_back(path: Path, found: list[tuple[int, str, str, str]]) -> tuple[str,
 def process_all(
     paths: list[Path],
     keep: bool = False,
-    shards=None,
+    shards: Shards | None = None,
     index: ProjectIndex | None = None,
     parsed: dict | None = None,
     unsafe: bool = False,
