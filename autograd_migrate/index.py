@@ -91,6 +91,13 @@ class ProjectIndex:
                 return None
         return None
 
+    def may_lead_to_class(self, dotted: str, space: str = "") -> bool:
+        """Whether a dotted name, or a name under it, can mean a class of the index."""
+        names = [space + dotted, dotted] if space and SPACE not in dotted else [dotted]
+        return any(
+            key == name or key.startswith(name + ".") for name in names for key in (*self.classes, *self.aliases)
+        )
+
     def legacy_names(self) -> set[str]:
         """Spellings under which a legacy class can appear in another file: the text pre-filter."""
         names = {c.name for c in self.classes.values() if c.legacy}

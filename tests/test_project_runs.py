@@ -186,3 +186,24 @@ def test_a_subdirectory_run_warns_about_call_sites_outside_its_paths(package: Pa
     assert len(warnings) == 4  # GradReverse, HardClamp, PlainClamp, Scale; not SoftClamp
     assert (package / "train.py").read_text() == (PACKAGE / "before" / "train.py").read_text()
     assert "warning" not in cli(".", "--diff", cwd=package).stderr
+
+
+def test_an_imported_class_name_shadowed_by_a_parameter_keeps_that_call(tmp_path: Path) -> None:
+    """Only the uses that mean the import are its call sites (a parameter of the same name
+    is another variable)."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "ops.py").write_text(
+        "import torch\nfrom torch.autograd import Function\n\n\n"
+        "class Neg(Function):\n"
+        "    def forward(self, x):\n        return -x\n\n"
+        "    def backward(self, g):\n        return -g\n"
+    )
+    (tmp_path / "use.py").write_text(
+        "from pkg.ops import Neg\n\n\n"
+        "def shadowed(x, Neg=None):\n    return Neg()(x)\n\n\n"
+        "def plain(x):\n    return Neg()(x)\n"
+    )
+    proc = cli(".", "--diff", cwd=tmp_path)
+    assert "-    return Neg()(x)\n+    return Neg.apply(x)\n" in proc.stdout
+    assert proc.stdout.count("Neg.apply") == 1

@@ -170,6 +170,30 @@ class ModuleContext:
             isinstance(parent, cst.Arg) and parent.keyword is name
         )
 
+    def sole_references(self, imp: cst.Import | cst.ImportFrom, local: str) -> list[cst.Name] | None:
+        """The uses of `local` when `imp` is the only statement in the module that binds it
+        (then each use means the import, whatever the scope); None when anything else might."""
+        refs = []
+        for name in self.survey.names[local]:
+            if imp in self.ancestors(name):
+                continue
+            if self.is_label(name):
+                continue
+            if self._binds(name):
+                return None
+            refs.append(name)
+        return refs
+
+    def _binds(self, name: cst.Name) -> bool:
+        parent = self.parent(name)
+        if self.is_store(name) or isinstance(parent, (cst.Import, cst.ImportFrom, cst.ImportAlias, cst.NameItem)):
+            return True
+        if isinstance(parent, (cst.Param, cst.FunctionDef, cst.ClassDef)) and parent.name is name:
+            return True
+        if type(parent).__name__.startswith("Match"):  # capture patterns
+            return True
+        return any(isinstance(a, (cst.Import, cst.ImportFrom)) for a in self.ancestors(name))
+
     def class_references(self, cls: cst.ClassDef) -> tuple[list[cst.Name], bool]:
         """The names that refer to `cls`, in source order, and whether the class name is bound
         elsewhere too (`try: from ext import Fn / except ImportError: class Fn...`): then a

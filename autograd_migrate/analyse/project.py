@@ -138,25 +138,34 @@ def external_uses(ctx, place):
     if not index.names:
         return []  # the index pass, or a project without legacy classes: no scopes needed
     for imp in ctx.survey.imports:
-        scope = ctx.scope_of(imp)
-        if scope is None:
-            continue
         for local, origin in _bindings(imp, place.package):
-            bindings = list(scope.assignments[local])
-            for binding in bindings:
-                if getattr(binding, "node", None) is not imp:
-                    continue
-                for access in binding.references:
-                    node, dotted = access.node, origin
+            if not index.may_lead_to_class(origin, place.space):
+                continue
+            for node, rebound in _accesses(ctx, imp, local):
+                dotted = origin
+                summary = index.resolve(dotted, place.space)
+                while summary is None and _is_attribute_of(ctx, node):
+                    node = ctx.parent(node)
+                    dotted = f"{dotted}.{node.attr.value}"
                     summary = index.resolve(dotted, place.space)
-                    while summary is None and _is_attribute_of(ctx, node):
-                        node = ctx.parent(node)
-                        dotted = f"{dotted}.{node.attr.value}"
-                        summary = index.resolve(dotted, place.space)
-                    if summary is not None and summary.module != place.module:
-                        _, refs, rebound = uses.get(summary.qualified, (summary, [], False))
-                        uses[summary.qualified] = (summary, [*refs, node], rebound or len(bindings) > 1)
+                if summary is not None and summary.module != place.module:
+                    _, refs, before = uses.get(summary.qualified, (summary, [], False))
+                    uses[summary.qualified] = (summary, [*refs, node], before or rebound)
     return list(uses.values())
+
+
+def _accesses(ctx, imp: cst.Import | cst.ImportFrom, local: str):
+    """(reference, whether `local` is also bound otherwise) for each use of the name `imp`
+    binds. A name no other statement binds needs no scope analysis: every use means the import."""
+    sole = ctx.sole_references(imp, local)
+    if sole is not None:
+        yield from ((node, False) for node in sole)
+        return
+    scope = ctx.scope_of(imp)
+    bindings = list(scope.assignments[local]) if scope is not None else []
+    for binding in bindings:
+        if getattr(binding, "node", None) is imp:
+            yield from ((access.node, len(bindings) > 1) for access in binding.references)
 
 
 def _is_attribute_of(ctx, node: cst.CSTNode) -> bool:
