@@ -98,6 +98,10 @@ class ProjectIndex:
             key == name or key.startswith(name + ".") for name in names for key in (*self.classes, *self.aliases)
         )
 
+    def star_names(self, base: str, space: str = "") -> dict[str, str]:
+        """What `from base import *` binds that can lead to an indexed class: name -> dotted."""
+        return star_names([*self.classes, *self.aliases], base, space)
+
     def legacy_names(self) -> set[str]:
         """Spellings under which a legacy class can appear in another file: the text pre-filter."""
         names = {c.name for c in self.classes.values() if c.legacy}
@@ -119,11 +123,24 @@ def absolute_module(level: int, name: str, package: str) -> str | None:
     return space + sep + found if found else None
 
 
+def star_names(keys, base: str, space: str = "") -> dict[str, str]:
+    """The public names directly under `base` among dotted `keys` (classes and aliases)."""
+    found: dict[str, str] = {}
+    for module in [space + base, base] if space and SPACE not in base else [base]:
+        prefix = module + "."
+        for key in keys:
+            name = key[len(prefix) :] if key.startswith(prefix) else ""
+            if name and "." not in name and not name.startswith("_"):
+                found.setdefault(name, key)
+    return found
+
+
 def collect_aliases(paths: list[Path], index: ProjectIndex) -> dict[str, str]:
     """Re-exports and module aliases (`from .ops import Fn` in `pkg/__init__.py` makes `pkg.Fn`
     mean `pkg.ops.Fn`), read with CPython's parser from the files that can hold them."""
     names = index.legacy_names()
     aliases: dict[str, str] = {}
+    stars: list[tuple[str, str, str]] = []  # `from base import *` in module (of a root space)
     for path in paths:
         try:
             data = path.read_bytes()
@@ -142,8 +159,20 @@ def collect_aliases(paths: list[Path], index: ProjectIndex) -> dict[str, str]:
             if isinstance(node, ast.ImportFrom):
                 base = absolute_module(node.level, node.module or "", package)
                 for alias in node.names if base else ():
-                    if alias.name != "*":
+                    if alias.name == "*":
+                        stars.append((module, base, space))
+                    else:
                         aliases[f"{module}.{alias.asname or alias.name}"] = f"{base}.{alias.name}"
             elif isinstance(node, ast.Import):
                 aliases.update({f"{module}.{a.asname}": a.name for a in node.names if a.asname})
+    for _ in range(_MAX_HOPS):  # star re-exports of star re-exports
+        more = {
+            f"{module}.{name}": dotted
+            for module, base, space in stars
+            for name, dotted in star_names([*index.classes, *aliases], base, space).items()
+            if f"{module}.{name}" not in aliases
+        }
+        if not more:
+            break
+        aliases.update(more)
     return {k: v for k, v in aliases.items() if k != v}

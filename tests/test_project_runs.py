@@ -207,3 +207,45 @@ def test_an_imported_class_name_shadowed_by_a_parameter_keeps_that_call(tmp_path
     proc = cli(".", "--diff", cwd=tmp_path)
     assert "-    return Neg()(x)\n+    return Neg.apply(x)\n" in proc.stdout
     assert proc.stdout.count("Neg.apply") == 1
+
+
+STAR_OPS = (
+    "import torch\nfrom torch.autograd import Function\n\n\n"
+    "class Neg(Function):\n"
+    "    def forward(self, x):\n        return -x\n\n"
+    "    def backward(self, g):\n        return -g\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("init", "use"),
+    [
+        ("", "from pkg.ops import *\n"),  # star import at the call site
+        ("from .ops import *\n", "from pkg import Neg\n"),  # star re-export in the package
+        ("from .ops import *\n", "from pkg import *\n"),  # both
+    ],
+    ids=["star-import", "star-re-export", "star-of-star"],
+)
+def test_star_imports_reach_their_call_sites(tmp_path: Path, init: str, use: str) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text(init)
+    (tmp_path / "pkg" / "ops.py").write_text(STAR_OPS)
+    (tmp_path / "use.py").write_text(use + "\n\ndef go(x):\n    return Neg()(x)\n")
+    proc = cli(".", "--fix", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "use.py").read_text().endswith("    return Neg.apply(x)\n")
+    assert "@staticmethod" in (tmp_path / "pkg" / "ops.py").read_text()
+
+
+def test_a_star_imported_name_bound_again_blocks_the_class(tmp_path: Path) -> None:
+    """Scopes cannot tell which binding a use of a star-imported name means."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "ops.py").write_text(STAR_OPS)
+    (tmp_path / "use.py").write_text(
+        "from pkg.ops import *\n\ntry:\n    from fast import Neg\nexcept ImportError:\n    pass\n\n\n"
+        "def go(x):\n    return Neg()(x)\n"
+    )
+    proc = cli(".", "--diff", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout == ""
+    assert "its imported name is bound more than once in this module" in proc.stderr

@@ -137,11 +137,15 @@ def external_uses(ctx, place):
     index = place.index
     if not index.names:
         return []  # the index pass, or a project without legacy classes: no scopes needed
+    stars: dict[str, int] = {}  # a name two star imports may bind is ambiguous
     for imp in ctx.survey.imports:
-        for local, origin in _bindings(imp, place.package):
+        for local, _ in _star_bindings(imp, place):
+            stars[local] = stars.get(local, 0) + 1
+    for imp in ctx.survey.imports:
+        for local, origin in [*_bindings(imp, place.package), *_star_bindings(imp, place)]:
             if not index.may_lead_to_class(origin, place.space):
                 continue
-            for node, rebound in _accesses(ctx, imp, local):
+            for node, rebound in _accesses(ctx, imp, local, stars.get(local, 0) > 1):
                 dotted = origin
                 summary = index.resolve(dotted, place.space)
                 while summary is None and _is_attribute_of(ctx, node):
@@ -154,12 +158,17 @@ def external_uses(ctx, place):
     return list(uses.values())
 
 
-def _accesses(ctx, imp: cst.Import | cst.ImportFrom, local: str):
+def _accesses(ctx, imp: cst.Import | cst.ImportFrom, local: str, ambiguous: bool = False):
     """(reference, whether `local` is also bound otherwise) for each use of the name `imp`
-    binds. A name no other statement binds needs no scope analysis: every use means the import."""
+    binds. A name no other statement binds needs no scope analysis: every use means the import.
+    Scopes do not see what a star import binds: any other binding makes its uses ambiguous."""
     sole = ctx.sole_references(imp, local)
     if sole is not None:
-        yield from ((node, False) for node in sole)
+        yield from ((node, ambiguous) for node in sole)
+        return
+    if isinstance(imp.names, cst.ImportStar):
+        uses = [n for n in ctx.survey.names[local] if not ctx.is_label(n)]
+        yield from ((node, True) for node in uses)
         return
     scope = ctx.scope_of(imp)
     bindings = list(scope.assignments[local]) if scope is not None else []
@@ -171,6 +180,15 @@ def _accesses(ctx, imp: cst.Import | cst.ImportFrom, local: str):
 def _is_attribute_of(ctx, node: cst.CSTNode) -> bool:
     parent = ctx.parent(node)
     return isinstance(parent, cst.Attribute) and parent.value is node
+
+
+def _star_bindings(imp: cst.Import | cst.ImportFrom, place):
+    """(name, dotted origin) that `from module import *` binds and the index knows."""
+    if not (isinstance(imp, cst.ImportFrom) and isinstance(imp.names, cst.ImportStar)):
+        return []
+    name = cst.helpers.get_full_name_for_node(imp.module) if imp.module else ""
+    base = absolute_module(len(imp.relative), name, place.package)
+    return list(place.index.star_names(base, place.space).items()) if base else []
 
 
 def _bindings(imp: cst.Import | cst.ImportFrom, package: str):
