@@ -233,6 +233,33 @@ class HeldInstance(Rule):
     )
 
 
+class ModuleInstance(Rule):
+    code = "AGM010"
+    name = "module-instance"
+    summary = (
+        "`fn = Fn(constants)` at module level, called elsewhere: make `fn` a function that calls "
+        "`Fn.apply` (unsafe fix)."
+    )
+    message = (
+        "an instance of `{cls}` is kept at module level as `{name}`: --unsafe-fixes makes `{name}` a "
+        "function of forward's inputs that calls `{cls}.apply`"
+    )
+    applicability = "unsafe"
+    why = (
+        "A module-level instance is called wherever the module is imported, so its call sites cannot "
+        "all be found. Replacing it with a function of the same name and inputs keeps every caller "
+        "working. It is unsafe: each call now gets its own ctx (legacy torch shared one object), "
+        "the constructor body runs on every call, and the name now holds a function, which changes "
+        "isinstance checks and pickling. Constructor arguments must be constants; any attribute "
+        "use of the instance keeps it manual."
+    )
+    invalid = LegacyFunction.invalid + "\n\nscale = Scale(2.0)\n\n\ndef double(x):\n    return scale(x)\n"
+    fixed = (
+        LegacyFunction.fixed
+        + "\n\ndef scale(x):\n    return Scale.apply(x, 2.0)\n\n\ndef double(x):\n    return scale(x)\n"
+    )
+
+
 class CtorVarargs(Rule):
     code = "AGM101"
     name = "ctor-varargs"
@@ -261,7 +288,7 @@ class InstanceReused(Rule):
         "Each legacy call stored its state on the same object, so the second call overwrote "
         "what backward of the first one needed. The intended behaviour must be chosen by hand."
     )
-    invalid = _LEGACY_NEG + "f = Neg()\ny = f(torch.ones(2))\nz = f(torch.ones(3))\n"
+    invalid = _LEGACY_NEG + "def run():\n    f = Neg()\n    y = f(torch.ones(2))\n    return y + f(torch.ones(2))\n"
 
 
 class SelfIntrospection(Rule):
@@ -336,6 +363,7 @@ RULES: dict[str, type[Rule]] = {
         MarkSharedStorage,
         VariableType,
         HeldInstance,
+        ModuleInstance,
         CtorVarargs,
         InstanceReused,
         SelfIntrospection,

@@ -185,3 +185,44 @@ def test_held_instance_without_arguments_and_another_first_parameter() -> None:
     assert "this.neg" not in new and "        this.k = 2\n" in new
     assert "return Neg.apply(x) + Neg.apply(y)\n" in new
     assert process(Path("held.py"), source.encode()).new is None
+
+
+MODULE_OPS = OPS + "\n\n# one instance for the whole package\ngrl = GradReverse(0.5)  # shared\n"
+
+
+def test_a_module_level_instance_becomes_a_function_that_its_importers_still_call(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "ops.py").write_text(MODULE_OPS)
+    (tmp_path / "pkg" / "net.py").write_text("from pkg.ops import grl\n\n\ndef head(x):\n    return grl(x) * 2\n")
+    plain = cli("pkg", "--diff", "--output-format", "json", cwd=tmp_path)
+    assert "GradReverse" not in json.loads(plain.stdout)["diff"]  # only Neg migrates without the flag
+    assert {f["applicability"] for f in json.loads(plain.stdout)["findings"] if f["code"] == "AGM010"} == {"unsafe"}
+    proc = cli("pkg", "--fix", "--unsafe-fixes", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ops = (tmp_path / "pkg" / "ops.py").read_text()
+    assert ops.endswith(
+        "\n\n# one instance for the whole package\ndef grl(x):  # shared\n    return GradReverse.apply(x, 0.5)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-W", "error", "-c",
+         "import torch; from pkg.net import head\nx = torch.ones(2, requires_grad=True)\n"
+         "head(x).sum().backward(); print(x.grad.tolist())"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[-1.0, -1.0]"
+    assert cli("pkg", "--unsafe-fixes", cwd=tmp_path).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ("\nk = 0.5\nscaled = GradReverse(k)\n", "built from values that are not constants"),
+        ("\nscaled = GradReverse(0.5)\nscaled.lambd = 0.1\n", "has its attribute `lambd` used outside the class"),
+    ],
+)
+def test_module_level_instances_that_stay_manual(extra: str, reason: str) -> None:
+    result = process(Path("ops.py"), (OPS + extra).encode(), unsafe=True)
+    assert b"def __init__(self, lambd=1.0)" in result.new  # GradReverse stays; Neg migrates
+    assert any(reason in f.message for f in result.findings), result.findings

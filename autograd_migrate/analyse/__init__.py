@@ -10,7 +10,7 @@ import libcst.matchers as m
 from autograd_migrate.analyse.calls import SiteAnalysis, waits_for_unsafe
 from autograd_migrate.analyse.classes import FunctionClass, block_related, find_function_classes, plan_classes
 from autograd_migrate.analyse.context import ModuleContext
-from autograd_migrate.analyse.model import HeldPlan, ModuleAnalysis
+from autograd_migrate.analyse.model import HeldPlan, ModuleAnalysis, ModuleInstancePlan
 from autograd_migrate.analyse.project import ExternalClass, Outside, external_uses, summarize
 from autograd_migrate.analyse.variables import analyse_variables
 from autograd_migrate.index import ProjectIndex
@@ -91,7 +91,8 @@ def _level(fc, blockers: list[Finding], held: bool) -> str | None:
 
 
 def _holds(site: SiteAnalysis) -> bool:
-    return any(isinstance(plan, HeldPlan) for _, plan in site.site_findings)
+    """Whether one of its call sites is an unsafe fix this run makes."""
+    return any(isinstance(plan, (HeldPlan, ModuleInstancePlan)) for _, plan in site.site_findings)
 
 
 def _add_sites(ctx: ModuleContext, result: ModuleAnalysis, fc, site: SiteAnalysis, frozen: list, level) -> None:

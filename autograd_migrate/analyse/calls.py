@@ -13,7 +13,7 @@ from libcst.metadata import ClassScope, GlobalScope
 
 from autograd_migrate.analyse.classes import FunctionClass, base_method_call, is_static
 from autograd_migrate.analyse.context import ModuleContext
-from autograd_migrate.analyse.model import ApplySignature, CallSitePlan, HeldPlan, Param
+from autograd_migrate.analyse.model import ApplySignature, CallSitePlan, HeldPlan, ModuleInstancePlan, Param
 from autograd_migrate.rules import (
     Finding,
     HeldInstance,
@@ -22,6 +22,7 @@ from autograd_migrate.rules import (
     InstanceReused,
     LegacyCall,
     MethodOutside,
+    ModuleInstance,
     Unsupported,
 )
 from autograd_migrate.syntax import find
@@ -208,6 +209,47 @@ class SiteAnalysis:
         )
 
     def _instance(self, ctor: cst.Call, assign: cst.Assign) -> None:
+        try:
+            self._single_use(ctor, assign)
+        except _Blocked:
+            if not self._at_module_level(assign):
+                raise
+            self._module_instance(ctor, assign)
+
+    def _at_module_level(self, assign: cst.Assign) -> bool:
+        line = self.ctx.parent(assign)
+        return isinstance(self.ctx.parent(line), cst.Module) and len(line.body) == 1
+
+    def _module_instance(self, ctor: cst.Call, assign: cst.Assign) -> None:
+        """`fn = Fn(constants)` at module level, then called anywhere (other modules may import
+        it): an unsafe fix makes `fn` a function of forward's inputs that calls `Fn.apply`."""
+        ctx, name = self.ctx, assign.targets[0].target.value
+        scope = ctx.scope_of(assign)
+        bindings = list(scope.assignments[name]) if scope is not None else []
+        if len(bindings) != 1:
+            raise self.fail(InstanceEscapes, assign, what="an instance", how=f"is kept in `{name}`, which is rebound")
+        for use in (a.node for a in bindings[0].references):
+            parent = ctx.parent(use)
+            if isinstance(parent, cst.Attribute) and parent.value is use:
+                self._member_outside(parent)
+        sig, kw = self.signature, {"cls": self.fc.name, "name": name}
+        if not all(_is_constant(a.value) for a in ctor.args):
+            raise self.fail(Unsupported, assign, reason=f"`{name}` is built from values that are not constants")
+        if self.fc.draws_random_at_init():
+            raise self.fail(Unsupported, assign, reason=f"its constructor draws random numbers once for `{name}`")
+        if self.fc.legacy and self.fc.plan is None and not waits_for_unsafe(self.fc.blockers):
+            finding = Finding.of(ModuleInstance, ctx.pos(assign), fixable=False, applicability="manual", **kw)
+            self.site_findings.append((finding, None))
+            return
+        if sig.star_inputs or any(p.default is not None and not _is_constant(p.default) for p in sig.inputs):
+            raise self.fail(Unsupported, assign, reason="forward's inputs cannot be copied into a function")
+        if not self.unsafe:
+            raise _Blocked(Finding.of(ModuleInstance, ctx.pos(assign), fixable=False, **kw))
+        line = ctx.parent(assign)
+        plan = ModuleInstancePlan(node=line, ctor_call=ctor, extras=self._map_ctor(ctor, sig), inputs=sig.inputs)
+        self.site_findings.append((Finding.of(ModuleInstance, ctx.pos(assign), fixable=True, **kw), plan))
+
+    def _single_use(self, ctor: cst.Call, assign: cst.Assign) -> None:
         """`f = Fn(args)` followed by exactly one `f(x)` in the same scope, outside any loop."""
         ctx = self.ctx
         target = assign.targets[0].target

@@ -78,6 +78,17 @@ class HeldPlan:
     delete: cst.BaseSmallStatement | None = None
 
 
+@dataclass
+class ModuleInstancePlan:
+    """`fn = Fn(constants)` at module level -> `def fn(x): return Fn.apply(x, constants)`."""
+
+    node: cst.SimpleStatementLine  # the line of the assignment, which becomes the function
+    ctor_call: cst.Call
+    extras: list[int | cst.BaseExpression]  # as in CallSitePlan
+    inputs: list[Param]  # forward's inputs: the function's parameters
+    delete = None
+
+
 class VariableMode(Enum):
     PLAIN = "t"  # t has no autograd history: detaching it changes nothing
     DETACHED = "t.detach()"  # what the shim did
@@ -99,7 +110,7 @@ class VariablePlan:
 class ModuleAnalysis:
     findings: list[Finding] = field(default_factory=list)
     classes: list[ClassPlan] = field(default_factory=list)
-    sites: list[CallSitePlan | HeldPlan] = field(default_factory=list)
+    sites: list[CallSitePlan | HeldPlan | ModuleInstancePlan] = field(default_factory=list)
     variables: list[VariablePlan] = field(default_factory=list)
     variable_types: list[cst.CSTNode] = field(default_factory=list)  # -> torch.Tensor
     modern_renames: dict[cst.Attribute, str] = field(default_factory=dict)  # saved_variables

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from autograd_migrate.analyse.model import CallSitePlan, HeldPlan
+from autograd_migrate.analyse.model import CallSitePlan, HeldPlan, ModuleInstancePlan
 from autograd_migrate.rewrite.edits import Edits, join_args
 
 
@@ -15,6 +15,9 @@ def add_site_edits(edits: Edits, plan: CallSitePlan | HeldPlan) -> None:
         edits.delete.add(plan.delete)
     if isinstance(plan, CallSitePlan):
         edits.add(plan.node, lambda call: _rewrite_site(call, plan, edits.done[plan.ctor_call]))
+        return
+    if isinstance(plan, ModuleInstancePlan):
+        edits.add(plan.node, lambda line: _module_function(line, plan, edits.done[plan.ctor_call]))
         return
     if plan.delete is None:
         edits.add(plan.node, lambda assign: assign.with_changes(value=_arguments(plan, edits.done[plan.ctor_call])))
@@ -54,3 +57,15 @@ def _rewrite_held_call(call: cst.Call, plan: HeldPlan, fill: list, ctor: cst.Cal
     held = [cst.Arg(call.func, star="*")] if plan.extras else []  # `self.fn`, spelled as at the call
     extras = [*(cst.Arg(v.deep_clone()) for v in fill), *held]
     return call.with_changes(func=_apply(ctor), args=join_args(call.args, extras))
+
+
+def _module_function(line: cst.SimpleStatementLine, plan: ModuleInstancePlan, ctor: cst.Call) -> cst.FunctionDef:
+    """`fn = Fn(k)` -> `def fn(x): return Fn.apply(x, k)`, with the line's comments."""
+    code = cst.Module([]).code_for_node
+    name = line.body[0].targets[0].target.value
+    params = [p.name + (f"={code(p.default)}" if p.default is not None else "") for p in plan.inputs]
+    args = [*(p.name for p in plan.inputs), *(code(v) for v in _values(ctor, plan.extras))]
+    fn = cst.parse_statement(
+        f"def {name}({', '.join(params)}):\n    return {code(ctor.func)}.apply({', '.join(args)})\n"
+    )
+    return fn.with_changes(leading_lines=line.leading_lines, body=fn.body.with_changes(header=line.trailing_whitespace))
