@@ -57,10 +57,12 @@ def analyse(ctx: ModuleContext, place: Place | None = None, unsafe: bool = False
     block_related(ctx, classes, {fc: site.references for fc, site in sites.items()}, others)
 
     frozen = [fc.node for fc in classes if fc.legacy and fc.plan is None]
-    unsafe_uses = place.index.unsafe if place is not None else set()
+    unsafe_elsewhere = place.index.unsafe if place is not None else set()
     for fc in classes:
-        held = _holds(sites[fc]) or (place is not None and f"{place.module}.{fc.name}" in unsafe_uses)
-        level = _level(fc, fc.blockers, held)
+        unsafe_sites = _makes_unsafe_fix(sites[fc]) or (
+            place is not None and f"{place.module}.{fc.name}" in unsafe_elsewhere
+        )
+        level = _level(fc, fc.blockers, unsafe_sites)
         if fc.legacy:
             result.findings.append(_class_finding(ctx, fc, level).but(fixable=fc.plan is not None, applicability=level))
             if fc.plan is not None:
@@ -80,17 +82,17 @@ def analyse(ctx: ModuleContext, place: Place | None = None, unsafe: bool = False
     return result
 
 
-def _level(fc, blockers: list[Finding], held: bool) -> str | None:
+def _level(fc, blockers: list[Finding], unsafe_sites: bool) -> str | None:
     """The fix level of a legacy class and its sites: `unsafe` when its migration waits for
     (or comes with) unsafe fixes; None when each finding keeps its own."""
     if not fc.legacy:
         return None
     if fc.plan is not None:
-        return "unsafe" if held else None
+        return "unsafe" if unsafe_sites else None
     return "unsafe" if waits_for_unsafe(blockers) else "manual"
 
 
-def _holds(site: SiteAnalysis) -> bool:
+def _makes_unsafe_fix(site: SiteAnalysis) -> bool:
     """Whether one of its call sites is an unsafe fix this run makes."""
     return any(isinstance(plan, (HeldPlan, ModuleInstancePlan)) for _, plan in site.site_findings)
 
@@ -128,9 +130,11 @@ def _external_sites(ctx: ModuleContext, place: Place, result: ModuleAnalysis, fr
                 (f.line, f.code, f.message, f.applicability) for f in site.blockers
             ]
             ext.plan = None
-        if _holds(site) and ext.plan is not None:
+        if _makes_unsafe_fix(site) and ext.plan is not None:
             result.unsafe_uses.add(summary.qualified)
-        level = _level(ext, ext.blockers + site.blockers, summary.qualified in place.index.unsafe or _holds(site))
+        level = _level(
+            ext, ext.blockers + site.blockers, summary.qualified in place.index.unsafe or _makes_unsafe_fix(site)
+        )
         if summary.outside:
             note = f" (`{summary.name}` is defined outside the paths of this run, in {summary.outside}: migrate it too)"
             site.site_findings = [(replace(f, message=f.message + note), plan) for f, plan in site.site_findings]
