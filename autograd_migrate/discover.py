@@ -89,24 +89,20 @@ _IMPORT = re.compile(
 _MAX_OUTSIDE = 5000
 
 
-def outside_modules(files: list[Path], given: list[Path]) -> list[Path]:
+def outside_modules(files: list[Path]) -> list[Path]:
     """Modules of the same project that the run's files import, directly or through other
-    such modules, but that the paths given leave out: a subdirectory run still needs the
-    definitions of the classes it calls (and of their bases, and the re-exports on the way).
-    When the given directories hold the import roots of all the files, nothing is left out."""
-    if not uncovered_roots(files, given):
-        return []
+    such modules, but that are not among the files: a subdirectory run still needs the
+    definitions of the classes it calls (and of their bases, and the re-exports on the way)."""
     inside = {os.path.abspath(f) for f in files}
     found: dict[str, Path] = {}
     queue = list(files)
-    lookup = _Lookup()
     while queue and len(found) < _MAX_OUTSIDE:
         path = queue.pop()
         try:
             data = path.read_bytes()
         except OSError:
             continue
-        for candidate in lookup.imported_files(path, data):
+        for candidate in _imported_files(path, data):
             key = os.path.abspath(candidate)
             if key not in inside and key not in found:
                 found[key] = candidate
@@ -137,40 +133,35 @@ def naming_files(roots: list[str], skip: set[str], names: set[str]) -> dict[str,
     return found
 
 
-class _Lookup:
-    """Import targets -> files, with every answer remembered: a tree imports the same modules
-    from many files, and most of them (stdlib, third party) exist nowhere under its roots."""
+def _imported_files(path: Path, data: bytes) -> Iterator[Path]:
+    from autograd_migrate.index import absolute_module
 
-    def __init__(self) -> None:
-        self.files: dict[tuple[str, str], list[Path]] = {}
+    package, root = _package_of(os.path.dirname(os.path.abspath(path)))
+    for dots, name, names, plain in _IMPORT.findall(data):
+        if plain:
+            targets = [n.split()[0] for n in plain.decode().split(",") if n.strip()]
+        else:
+            base = absolute_module(len(dots), name.decode(), package)
+            if not base:
+                continue
+            targets = [base, *(f"{base}.{n.split()[0]}" for n in names.decode().split(",") if n.strip())]
+        for target in targets:
+            yield from _target_files(root, target)
 
-    def imported_files(self, path: Path, data: bytes) -> Iterator[Path]:
-        from autograd_migrate.index import absolute_module
 
-        package, root = _package_of(os.path.dirname(os.path.abspath(path)))
-        for dots, name, names, plain in _IMPORT.findall(data):
-            if plain:
-                targets = [n.split()[0] for n in plain.decode().split(",") if n.strip()]
-            else:
-                base = absolute_module(len(dots), name.decode(), package)
-                if not base:
-                    continue
-                targets = [base, *(f"{base}.{n.split()[0]}" for n in names.decode().split(",") if n.strip())]
-            for target in targets:
-                yield from self._files(root, target)
-
-    def _files(self, root: str, target: str) -> list[Path]:
-        key = (root, target)
-        if key not in self.files:
-            parts, files = target.split("."), []
-            for i in range(1, len(parts) + 1):  # the packages on the way, then the module
-                folder = os.path.join(root, *parts[:i])
-                found = [c for c in (os.path.join(folder, "__init__.py"), folder + ".py") if os.path.isfile(c)]
-                if not found and not os.path.isdir(folder):
-                    break
-                files += map(Path, found)
-            self.files[key] = files
-        return self.files[key]
+@functools.lru_cache(maxsize=16384)
+def _target_files(root: str, target: str) -> tuple[Path, ...]:
+    """The files an import target under `root` runs: the packages on the way, then the module.
+    Remembered: a tree imports the same modules from many files, and most of them (stdlib,
+    third party) exist nowhere under its roots."""
+    parts, files = target.split("."), []
+    for i in range(1, len(parts) + 1):
+        folder = os.path.join(root, *parts[:i])
+        found = [c for c in (os.path.join(folder, "__init__.py"), folder + ".py") if os.path.isfile(c)]
+        if not found and not os.path.isdir(folder):
+            break
+        files += map(Path, found)
+    return tuple(files)
 
 
 def _under(path: str, directory: str) -> bool:

@@ -59,8 +59,8 @@ def process_project(
     # The rounds analyse the same files again with a better index; analysis never changes a
     # parse, so each file is parsed once per run, here or in the worker that owns it.
     parsed: dict[tuple[str, bytes], ModuleContext] = {}
-    given = paths if given is None else given
-    outside = {str(p): _shown(p) for p in outside_modules(paths, given)}
+    roots = uncovered_roots(paths, paths if given is None else given)  # none: the paths hold the project
+    outside = {str(p): _shown(p) for p in outside_modules(paths)} if roots else {}
     files = [*paths, *map(Path, outside)]
     shards = None
     if jobs > 1:
@@ -72,21 +72,19 @@ def process_project(
     finally:
         if shards is not None:
             shards.close()
-    return results, _left_outside(paths, given, results, index)
+    return results, _left_outside(roots, results, index)
 
 
-def _left_outside(paths: list[Path], given: list[Path], results: list[FileResult], index: ProjectIndex) -> list[str]:
+def _left_outside(roots: list[str], results: list[FileResult], index: ProjectIndex) -> list[str]:
     """Files outside the paths that name a class this run migrates (a subdirectory run)."""
-    changed = {str(r.path) for r in results if r.new is not None}
     migrated = {
-        s.name: s
+        s.name
         for s in index.classes.values()
         if s.legacy and s.migratable and s.qualified not in index.blocked and not s.outside
     }
-    roots = uncovered_roots(paths, given) if migrated and changed else []
-    if not roots:
+    if not (roots and migrated and any(r.new is not None for r in results)):
         return []
-    named = naming_files(roots, {os.path.abspath(r.path) for r in results}, set(migrated))
+    named = naming_files(roots, {os.path.abspath(r.path) for r in results}, migrated)
     notes = []
     for name, found in sorted(named.items()):
         shown = ", ".join(_shown(p) for p in found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")

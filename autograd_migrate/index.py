@@ -17,6 +17,11 @@ _MAX_HOPS = 16  # re-export chains longer than this are a cycle
 SPACE = "::"
 
 
+def _spellings(dotted: str, space: str) -> list[str]:
+    """A dotted name imported in the root `space`: that root's module first."""
+    return [space + dotted, dotted] if space and SPACE not in dotted else [dotted]
+
+
 def shown(qualified: str) -> str:
     """A qualified name as messages show it, without its root space."""
     return qualified.rpartition(SPACE)[2]
@@ -74,7 +79,7 @@ class ProjectIndex:
         """The class a dotted name means, through re-exports and module aliases; a name
         imported in the root `space` means that root's module first."""
         for _ in range(_MAX_HOPS):
-            names = [space + dotted, dotted] if space and SPACE not in dotted else [dotted]
+            names = _spellings(dotted, space)
             found = next((self.classes[n] for n in names if n in self.classes), None)
             if found is not None:
                 return found
@@ -93,7 +98,7 @@ class ProjectIndex:
 
     def may_lead_to_class(self, dotted: str, space: str = "") -> bool:
         """Whether a dotted name, or a name under it, can mean a class of the index."""
-        names = [space + dotted, dotted] if space and SPACE not in dotted else [dotted]
+        names = _spellings(dotted, space)
         return any(
             key == name or key.startswith(name + ".") for name in names for key in (*self.classes, *self.aliases)
         )
@@ -126,7 +131,7 @@ def absolute_module(level: int, name: str, package: str) -> str | None:
 def star_names(keys, base: str, space: str = "") -> dict[str, str]:
     """The public names directly under `base` among dotted `keys` (classes and aliases)."""
     found: dict[str, str] = {}
-    for module in [space + base, base] if space and SPACE not in base else [base]:
+    for module in _spellings(base, space):
         prefix = module + "."
         for key in keys:
             name = key[len(prefix) :] if key.startswith(prefix) else ""

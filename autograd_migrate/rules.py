@@ -8,7 +8,7 @@ documented and tested in one place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 
@@ -403,7 +403,7 @@ class Finding:
     def but(self, *, fixable: bool, applicability: str | None = None) -> Finding:
         if applicability is None:
             applicability = self.applicability if fixable else "manual"
-        return Finding(self.line, self.column, self.code, self.message, fixable, applicability)
+        return replace(self, fixable=fixable, applicability=applicability)
 
 
 _FIX_TEXT = {

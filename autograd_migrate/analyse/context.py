@@ -186,13 +186,13 @@ class ModuleContext:
 
     def _binds(self, name: cst.Name) -> bool:
         parent = self.parent(name)
-        if self.is_store(name) or isinstance(parent, (cst.Import, cst.ImportFrom, cst.ImportAlias, cst.NameItem)):
+        if self.is_store(name) or isinstance(parent, cst.NameItem):  # `global`/`nonlocal` too
             return True
         if isinstance(parent, (cst.Param, cst.FunctionDef, cst.ClassDef)) and parent.name is name:
             return True
         if type(parent).__name__.startswith("Match"):  # capture patterns
             return True
-        return any(isinstance(a, (cst.Import, cst.ImportFrom)) for a in self.ancestors(name))
+        return any(isinstance(a, (cst.Import, cst.ImportFrom)) for a in self.ancestors(name))  # another import
 
     def class_references(self, cls: cst.ClassDef) -> tuple[list[cst.Name], bool]:
         """The names that refer to `cls`, in source order, and whether the class name is bound

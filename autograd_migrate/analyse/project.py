@@ -3,6 +3,8 @@ and the classes of other modules it refers to (external uses)."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import libcst as cst
 
 from autograd_migrate.analyse.classes import FunctionClass, function_class
@@ -137,12 +139,10 @@ def external_uses(ctx, place):
     index = place.index
     if not index.names:
         return []  # the index pass, or a project without legacy classes: no scopes needed
-    stars: dict[str, int] = {}  # a name two star imports may bind is ambiguous
+    # a name two star imports may bind is ambiguous
+    stars = Counter(local for imp in ctx.survey.imports if _is_star(imp) for local, _ in _bindings(imp, place))
     for imp in ctx.survey.imports:
-        for local, _ in _star_bindings(imp, place):
-            stars[local] = stars.get(local, 0) + 1
-    for imp in ctx.survey.imports:
-        for local, origin in [*_bindings(imp, place.package), *_star_bindings(imp, place)]:
+        for local, origin in _bindings(imp, place):
             if not index.may_lead_to_class(origin, place.space):
                 continue
             for node, rebound in _accesses(ctx, imp, local, stars.get(local, 0) > 1):
@@ -166,7 +166,7 @@ def _accesses(ctx, imp: cst.Import | cst.ImportFrom, local: str, ambiguous: bool
     if sole is not None:
         yield from ((node, ambiguous) for node in sole)
         return
-    if isinstance(imp.names, cst.ImportStar):
+    if _is_star(imp):
         uses = [n for n in ctx.survey.names[local] if not ctx.is_label(n)]
         yield from ((node, True) for node in uses)
         return
@@ -182,27 +182,24 @@ def _is_attribute_of(ctx, node: cst.CSTNode) -> bool:
     return isinstance(parent, cst.Attribute) and parent.value is node
 
 
-def _star_bindings(imp: cst.Import | cst.ImportFrom, place):
-    """(name, dotted origin) that `from module import *` binds and the index knows."""
-    if not (isinstance(imp, cst.ImportFrom) and isinstance(imp.names, cst.ImportStar)):
-        return []
-    name = cst.helpers.get_full_name_for_node(imp.module) if imp.module else ""
-    base = absolute_module(len(imp.relative), name, place.package)
-    return list(place.index.star_names(base, place.space).items()) if base else []
+def _is_star(imp: cst.Import | cst.ImportFrom) -> bool:
+    return isinstance(imp, cst.ImportFrom) and isinstance(imp.names, cst.ImportStar)
 
 
-def _bindings(imp: cst.Import | cst.ImportFrom, package: str):
-    """(local name, dotted origin) for each name an import statement binds."""
+def _bindings(imp: cst.Import | cst.ImportFrom, place):
+    """(local name, dotted origin) for each name an import statement binds; for a star
+    import, the names the index knows under its module."""
     if isinstance(imp, cst.Import):
         for alias in imp.names:
             full = cst.helpers.get_full_name_for_node(alias.name) or ""
             yield (alias.evaluated_alias, full) if alias.asname else (full.split(".")[0], full.split(".")[0])
         return
-    if isinstance(imp.names, cst.ImportStar):
-        return
     name = cst.helpers.get_full_name_for_node(imp.module) if imp.module else ""
-    base = absolute_module(len(imp.relative), name, package)
+    base = absolute_module(len(imp.relative), name, place.package)
     if base is None:
+        return
+    if isinstance(imp.names, cst.ImportStar):
+        yield from place.index.star_names(base, place.space).items()
         return
     for alias in imp.names:
         yield alias.evaluated_alias or alias.evaluated_name, f"{base}.{alias.evaluated_name}"
