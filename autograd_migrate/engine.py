@@ -230,7 +230,7 @@ def process(
         name, package, root = module_name(path)
         ctx = parsed.get((str(path), data)) if parsed is not None else None
         if ctx is None:
-            ctx = ModuleContext(parse(path, data), package)
+            ctx = ModuleContext(*parse(path, data), package=package)
             if parsed is not None:
                 parsed[(str(path), data)] = ctx
         result.encoding = ctx.module.encoding

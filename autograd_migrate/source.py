@@ -15,21 +15,25 @@ from pathlib import Path
 
 import libcst as cst
 
+from autograd_migrate.positions import Positions
+
 
 class SourceError(Exception):
     """A file that cannot be read, decoded or parsed; the message names the line."""
 
 
-def parse(path: Path, data: bytes) -> cst.Module:
+def parse(path: Path, data: bytes) -> tuple[cst.Module, Positions]:
+    """The module, and its positions from the code generation that proves it round-trips."""
     try:
         module = cst.parse_module(data)
     except cst.ParserSyntaxError as exc:
         raise SourceError(_syntax_error(path, data, exc)) from None
     except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
         raise SourceError(f"{path}:1:1: cannot decode: {exc}") from None
-    if module.bytes != data:
+    positions = Positions(module)
+    if positions.code.encode(module.encoding) != data:
         raise SourceError(f"{path}:1:1: LibCST cannot reproduce this file byte for byte; not touched")
-    return module
+    return module, positions
 
 
 def _syntax_error(path: Path, data: bytes, exc: cst.ParserSyntaxError) -> str:

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import MetadataWrapper, PositionProvider, Scope, ScopeProvider
+from libcst.metadata import MetadataWrapper, Scope, ScopeProvider
 
 from autograd_migrate.index import absolute_module
+from autograd_migrate.positions import Positions
 from autograd_migrate.syntax import children
 
 FUNCTION_BASES = frozenset(
@@ -116,13 +117,13 @@ class ImportTable:
 class ModuleContext:
     """One parse of one file, with the facts every analysis step asks for."""
 
-    def __init__(self, module: cst.Module, package: str = "") -> None:
+    def __init__(self, module: cst.Module, positions: Positions | None = None, package: str = "") -> None:
         self.module = module
         self.survey = Survey(module)
         self.imports = ImportTable(self.survey.imports, package)
         self._wrapper: MetadataWrapper | None = None
         self._scopes = None
-        self._positions = None
+        self._positions = positions
 
     # -- lazily resolved metadata ----------------------------------------------------------
     def _metadata(self, provider):
@@ -138,9 +139,8 @@ class ModuleContext:
 
     def pos(self, node: cst.CSTNode) -> tuple[int, int]:
         if self._positions is None:
-            self._positions = self._metadata(PositionProvider)
-        start = self._positions[node].start
-        return start.line, start.column + 1
+            self._positions = Positions(self.module)
+        return self._positions.of(node)
 
     # -- tree navigation -------------------------------------------------------------------
     def parent(self, node: cst.CSTNode | None) -> cst.CSTNode | None:

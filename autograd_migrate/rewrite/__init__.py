@@ -13,7 +13,7 @@ from autograd_migrate.rewrite.variables import add_import_edits, add_variable_ed
 
 
 def rewrite(ctx: ModuleContext, analysis: ModuleAnalysis) -> cst.Module:
-    edits = Edits()
+    edits = Edits(ctx.survey.parents)
     for plan in analysis.classes:
         add_class_edits(edits, plan)
     for site in analysis.sites:

@@ -4,12 +4,13 @@ Edits are keyed by original nodes. Each replacement receives the *updated* node,
 have already been rewritten, so edits nest (a `Variable(...)` inside a call site inside a
 migrated forward) without knowing about each other. Statements are deleted at the level of
 their block, so a block never ends up empty and the comments above a deleted line survive.
+The walk enters only the nodes on the way to an edit: rebuilding the rest would be waste.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import libcst as cst
 
@@ -17,15 +18,26 @@ Replace = Callable[[cst.CSTNode], cst.CSTNode]
 
 
 class Edits(cst.CSTTransformer):
-    def __init__(self) -> None:
+    def __init__(self, parents: Mapping[cst.CSTNode, cst.CSTNode]) -> None:
         super().__init__()
         self.replace: dict[cst.CSTNode, list[Replace]] = defaultdict(list)
         self.delete: set[cst.BaseSmallStatement] = set()
         self.keep: set[cst.CSTNode] = set()  # originals whose rewritten form other edits read
         self.done: dict[cst.CSTNode, cst.CSTNode] = {}
+        self._parents = parents
+        self._ways: set[cst.CSTNode] | None = None  # the edited nodes and their ancestors
 
     def add(self, node: cst.CSTNode, fn: Replace) -> None:
         self.replace[node].append(fn)
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self._ways is None:
+            self._ways = set()
+            for target in (*self.replace, *self.delete, *self.keep):
+                while target is not None and target not in self._ways:
+                    self._ways.add(target)
+                    target = self._parents.get(target)
+        return node in self._ways
 
     def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):  # type: ignore[override]
         if isinstance(updated, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
