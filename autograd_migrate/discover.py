@@ -168,6 +168,16 @@ def _under(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
+def mentions_any(data: bytes, names: frozenset[str]) -> bool:
+    """Whether the text contains one of `names`: one scan, however many names."""
+    return bool(names) and _alternatives(names).search(data) is not None
+
+
+@functools.lru_cache(maxsize=8)
+def _alternatives(names: frozenset[str]) -> re.Pattern[bytes]:
+    return re.compile(b"|".join(re.escape(n.encode()) for n in sorted(names, key=len, reverse=True)))
+
+
 def mentions_legacy(data: bytes) -> bool:
     """The text test: a file that never names torch and a legacy name is done with here."""
     return b"torch" in data and _CANDIDATE.search(data) is not None

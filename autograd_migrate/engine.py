@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from autograd_migrate.discover import (
     may_contain_legacy,
+    mentions_any,
     mentions_legacy,
     module_name,
     naming_files,
@@ -200,7 +201,7 @@ def _worth_parsing(data: bytes, index: ProjectIndex | None, full: bool = False) 
     """The text test (with `full`, also the parser gate), or a legacy class name of the index."""
     if (may_contain_legacy if full else mentions_legacy)(data):
         return True
-    return index is not None and any(name.encode() in data for name in index.names)
+    return index is not None and mentions_any(data, index.names)
 
 
 def process(

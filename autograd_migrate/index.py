@@ -11,7 +11,7 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograd_migrate.discover import module_name
+from autograd_migrate.discover import mentions_any, module_name
 
 _MAX_HOPS = 16  # re-export chains longer than this are a cycle
 SPACE = "::"
@@ -143,7 +143,7 @@ def star_names(keys, base: str, space: str = "") -> dict[str, str]:
 def collect_aliases(paths: list[Path], index: ProjectIndex) -> dict[str, str]:
     """Re-exports and module aliases (`from .ops import Fn` in `pkg/__init__.py` makes `pkg.Fn`
     mean `pkg.ops.Fn`), read with CPython's parser from the files that can hold them."""
-    names = index.legacy_names()
+    names = frozenset(index.legacy_names())
     aliases: dict[str, str] = {}
     stars: list[tuple[str, str, str]] = []  # `from base import *` in module (of a root space)
     for path in paths:
@@ -151,7 +151,7 @@ def collect_aliases(paths: list[Path], index: ProjectIndex) -> dict[str, str]:
             data = path.read_bytes()
         except OSError:
             continue
-        if path.name != "__init__.py" and not any(n.encode() in data for n in names):
+        if path.name != "__init__.py" and not mentions_any(data, names):
             continue
         try:
             tree = ast.parse(data)

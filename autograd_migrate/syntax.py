@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator
 
 import libcst as cst
-import libcst.matchers as m
+
+from autograd_migrate import patterns as m
 
 
 def statements(body: cst.BaseSuite) -> list[cst.BaseStatement]:
@@ -33,10 +35,11 @@ def is_filler(stmt: cst.BaseStatement) -> bool:
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
+_IS_NODE: dict[type, bool] = {}  # `isinstance` against LibCST's abstract classes is slow
 
 
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """The child nodes, in source order, read from the node's dataclass fields: a LibCST
+    """The child nodes, in field order, read from the node's dataclass fields: a LibCST
     visitor rebuilds every node it passes, which makes a read-only walk several times slower."""
     names = _FIELDS.get(type(node))
     if names is None:
@@ -44,11 +47,19 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     found: list[cst.CSTNode] = []
     for name in names:
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        kind = type(value)
+        if kind is list or kind is tuple:
+            found += [c for c in value if _is_node(type(c))]
+        elif _is_node(kind):
             found.append(value)
-        elif isinstance(value, (list, tuple)):
-            found += [c for c in value if isinstance(c, cst.CSTNode)]
     return found
+
+
+def _is_node(kind: type) -> bool:
+    known = _IS_NODE.get(kind)
+    if known is None:
+        known = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
+    return known
 
 
 def walk(node: cst.CSTNode, prune: tuple[type, ...] = ()) -> Iterator[cst.CSTNode]:
@@ -62,8 +73,19 @@ def walk(node: cst.CSTNode, prune: tuple[type, ...] = ()) -> Iterator[cst.CSTNod
             stack += reversed(children(current))
 
 
-def find(node: cst.CSTNode, matcher, prune: tuple[type, ...] = ()) -> list[cst.CSTNode]:
-    """`libcst.matchers.findall` without the visitor (see `children`)."""
-    kind = getattr(cst, type(matcher).__name__, None)  # m.Call -> cst.Call; None for m.OneOf etc.
-    kind = kind if isinstance(kind, type) else cst.CSTNode
-    return [n for n in walk(node, prune) if isinstance(n, kind) and m.matches(n, matcher)]
+def find(node: cst.CSTNode, pattern: m.Pattern, prune: tuple[type, ...] = ()) -> list[cst.CSTNode]:
+    """The nodes under `node` that match, in walk order."""
+    every, by_type = _descendants(node, prune)
+    if isinstance(pattern, m.NodePattern):
+        return [n for n in by_type.get(pattern.kind, ()) if pattern.matches(n)]
+    return [n for n in every if pattern.matches(n)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _descendants(node: cst.CSTNode, prune: tuple[type, ...]) -> tuple[list[cst.CSTNode], dict[type, list]]:
+    """The walk of a node, also by node type: the analysis searches the same methods many times."""
+    every = list(walk(node, prune))
+    by_type: dict[type, list[cst.CSTNode]] = {}
+    for n in every:
+        by_type.setdefault(type(n), []).append(n)
+    return every, by_type

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import libcst as cst
-import libcst.matchers as m
 
+from autograd_migrate import patterns as m
 from autograd_migrate.analyse.calls import SiteAnalysis, waits_for_unsafe
 from autograd_migrate.analyse.classes import FunctionClass, block_related, find_function_classes, plan_classes
 from autograd_migrate.analyse.context import ModuleContext

@@ -8,9 +8,8 @@ break once the class is static.
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
-from libcst.metadata import ClassScope, GlobalScope
 
+from autograd_migrate import patterns as m
 from autograd_migrate.analyse.classes import FunctionClass, base_method_call, is_static
 from autograd_migrate.analyse.context import ModuleContext
 from autograd_migrate.analyse.model import ApplySignature, CallSitePlan, HeldPlan, ModuleInstancePlan, Param
@@ -186,16 +185,14 @@ class SiteAnalysis:
         if not params or not m.matches(attr.value, m.Name(params[0].name.value)):
             return None
         scope = ctx.scope_of(attr)
-        return cls if scope is not None and len(scope.assignments[params[0].name.value]) == 1 else None
+        return cls if scope is not None and len(scope.bound(params[0].name.value)) == 1 else None
 
     def _shadowed(self, name: str, node: cst.CSTNode) -> bool:
         """Whether `name` is bound by a function around `node` (so it does not mean the class)."""
         scope = self.ctx.scope_of(node)
-        while scope is not None and not isinstance(scope, GlobalScope):
-            if not isinstance(scope, ClassScope) and name in scope.assignments:
-                return True
-            scope = scope.parent
-        return False
+        return scope is not None and any(
+            s.kind != "class" and s.bound(name) for s in scope.enclosing() if s.parent is not None
+        )
 
     def _member_outside(self, attr: cst.Attribute) -> None:
         """An instance's method or attribute used outside the class: always a blocker."""
@@ -225,10 +222,10 @@ class SiteAnalysis:
         it): an unsafe fix makes `fn` a function of forward's inputs that calls `Fn.apply`."""
         ctx, name = self.ctx, assign.targets[0].target.value
         scope = ctx.scope_of(assign)
-        bindings = list(scope.assignments[name]) if scope is not None else []
+        bindings = scope.bound(name) if scope is not None else []
         if len(bindings) != 1:
             raise self.fail(InstanceEscapes, assign, what="an instance", how=f"is kept in `{name}`, which is rebound")
-        for use in (a.node for a in bindings[0].references):
+        for use in bindings[0].references:
             parent = ctx.parent(use)
             if isinstance(parent, cst.Attribute) and parent.value is use:
                 self._member_outside(parent)
@@ -254,12 +251,12 @@ class SiteAnalysis:
         ctx = self.ctx
         target = assign.targets[0].target
         scope = ctx.scope_of(assign)
-        bindings = [a for a in scope.assignments[target.value]] if scope is not None else []
+        bindings = scope.bound(target.value) if scope is not None else []
         if len(bindings) != 1:
             raise self.fail(
                 InstanceEscapes, assign, what="an instance", how=f"is kept in `{target.value}`, which is rebound"
             )
-        uses = [a.node for a in bindings[0].references]
+        uses = list(bindings[0].references)
         if not uses:
             raise self.fail(InstanceEscapes, assign, what="an instance", how="is created but never called")
         calls = [u for u in uses if isinstance(p := ctx.parent(u), cst.Call) and p.func is u]

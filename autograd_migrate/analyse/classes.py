@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 
 import libcst as cst
-import libcst.matchers as m
 
+from autograd_migrate import patterns as m
 from autograd_migrate.analyse.context import ModuleContext
 from autograd_migrate.analyse.model import ApplySignature, ClassPlan, MethodPlan, Param
 from autograd_migrate.index import shown
@@ -356,11 +356,11 @@ class _Planner:
         scope = self.ctx.scope_of(fn.body.body[0]) if fn.body.body else None
         if scope is None:
             return []
-        assignments = scope.assignments[first.name.value]
+        assignments = scope.bound(first.name.value)
         if len(assignments) != 1:
             self.block(fn.name, reason=f"`{fn.name.value}` reassigns `{first.name.value}`")
             return []
-        refs = [a.node for a in next(iter(assignments)).references if isinstance(a.node, cst.Name)]
+        refs = assignments[0].references
         for ref in refs:
             parent = self.ctx.parent(ref)
             if isinstance(parent, cst.Attribute) and parent.value is ref:
@@ -645,7 +645,7 @@ def _bound_names(ctx: ModuleContext, fn: cst.FunctionDef) -> set[str]:
     scope = ctx.scope_of(fn.body.body[0]) if fn.body.body else None
     if scope is None:
         return set()
-    return {name for name in (a.name for a in scope.assignments) if name != _first_param(fn)}
+    return set(scope.bindings) - {_first_param(fn)}
 
 
 _DISPLAY = m.Tuple() | m.List()
@@ -665,8 +665,8 @@ def _gradients(ctx: ModuleContext, value: cst.BaseExpression, depth: int = 0) ->
         return kinds.pop() if len(kinds) == 1 else "unknown"
     if isinstance(value, cst.Name) and depth < 3 and (scope := ctx.scope_of(value)) is not None:
         kinds = set()
-        for binding in scope.assignments[value.value]:
-            target = ctx.parent(getattr(binding, "node", None))
+        for binding in scope.bound(value.value):
+            target = ctx.parent(binding.node)
             assign = ctx.parent(target) if isinstance(target, cst.AssignTarget) else None
             kinds.add(_gradients(ctx, assign.value, depth + 1) if isinstance(assign, cst.Assign) else "unknown")
         return kinds.pop() if len(kinds) == 1 else "unknown"

@@ -1,7 +1,7 @@
 """What one module's names mean, gathered in one cheap pass; scopes and positions on demand.
 
-Scope and position metadata cost several times the parse itself, so they are resolved only
-when the survey found something legacy; a module with modern Functions only never pays.
+Scopes cost a walk of their own, so they are worked out only when the analysis first asks:
+a module whose imported names no other statement binds never needs them.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import MetadataWrapper, Scope, ScopeProvider
 
+from autograd_migrate.analyse.scopes import Scope, Scopes
 from autograd_migrate.index import absolute_module
 from autograd_migrate.positions import Positions
 from autograd_migrate.syntax import children
@@ -121,21 +121,14 @@ class ModuleContext:
         self.module = module
         self.survey = Survey(module)
         self.imports = ImportTable(self.survey.imports, package)
-        self._wrapper: MetadataWrapper | None = None
-        self._scopes = None
+        self._scopes: Scopes | None = None
         self._positions = positions
 
-    # -- lazily resolved metadata ----------------------------------------------------------
-    def _metadata(self, provider):
-        if self._wrapper is None:
-            # the module was parsed for this run alone, so LibCST's defensive deep copy is waste
-            self._wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-        return self._wrapper.resolve(provider)
-
+    # -- computed on demand ----------------------------------------------------------------
     def scope_of(self, node: cst.CSTNode) -> Scope | None:
         if self._scopes is None:
-            self._scopes = self._metadata(ScopeProvider)
-        return self._scopes.get(node)
+            self._scopes = Scopes(self.module)
+        return self._scopes.of(node)
 
     def pos(self, node: cst.CSTNode) -> tuple[int, int]:
         if self._positions is None:
@@ -201,14 +194,8 @@ class ModuleContext:
         scope = self.scope_of(cls)
         if scope is None:
             return [], False
-        bindings = list(scope.assignments[cls.name.value])
-        refs = [
-            a.node
-            for b in bindings
-            if getattr(b, "node", None) is cls
-            for a in b.references
-            if isinstance(a.node, cst.Name)
-        ]
+        bindings = scope.bound(cls.name.value)
+        refs = [ref for b in bindings if b.node is cls for ref in b.references]
         return sorted(refs, key=self.pos), len(bindings) > 1
 
     # -- names -----------------------------------------------------------------------------

@@ -171,10 +171,10 @@ def _accesses(ctx, imp: cst.Import | cst.ImportFrom, local: str, ambiguous: bool
         yield from ((node, True) for node in uses)
         return
     scope = ctx.scope_of(imp)
-    bindings = list(scope.assignments[local]) if scope is not None else []
+    bindings = scope.bound(local) if scope is not None else []
     for binding in bindings:
-        if getattr(binding, "node", None) is imp:
-            yield from ((access.node, len(bindings) > 1) for access in binding.references)
+        if binding.node is imp:
+            yield from ((ref, len(bindings) > 1) for ref in binding.references)
 
 
 def _is_attribute_of(ctx, node: cst.CSTNode) -> bool:

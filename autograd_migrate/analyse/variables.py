@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
+from autograd_migrate import patterns as m
 from autograd_migrate.analyse.context import VARIABLE, ModuleContext
 from autograd_migrate.analyse.model import VariableMode, VariablePlan
 from autograd_migrate.precedence import required

@@ -32,9 +32,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import libcst as cst
-import libcst.matchers as m
-from libcst.metadata import BuiltinAssignment
 
+from autograd_migrate import patterns as m
 from autograd_migrate.analyse.context import ModuleContext
 from autograd_migrate.config import Config
 from autograd_migrate.verify.hints import comment_hints
@@ -397,14 +396,14 @@ class _Harvester:
     def _parameter(self, expr: cst.BaseExpression, fn: cst.FunctionDef) -> str:
         """The parameter of `fn` that `expr` plainly is (never rebound); anything else rejects."""
         scope = self.ctx.scope_of(expr) if isinstance(expr, cst.Name) else None
-        bindings = list(scope.assignments[expr.value]) if scope is not None else []
-        if len(bindings) != 1 or not any(getattr(bindings[0], "node", None) is p for p in _parameters(fn)):
+        bindings = scope.bound(expr.value) if scope is not None else []
+        if len(bindings) != 1 or not any(bindings[0].node is p for p in _parameters(fn)):
             raise _Reject
         return expr.value
 
     def _is_builtin(self, name: cst.Name) -> bool:
         scope = self.ctx.scope_of(name)
-        return scope is not None and all(isinstance(a, BuiltinAssignment) for a in scope[name.value])
+        return scope is not None and scope.is_builtin(name.value)
 
     # -- values ----------------------------------------------------------------------------
     def _ctor(self, ctor: cst.Call) -> tuple[list[str], dict[str, str]]:
@@ -475,10 +474,10 @@ class _Harvester:
         """The value of `name = value`, the name's only binding in its scope, made before this use."""
         ctx = self.ctx
         scope = ctx.scope_of(name)
-        bindings = list(scope.assignments[name.value]) if scope is not None else []
+        bindings = scope.bound(name.value) if scope is not None else []
         if len(bindings) != 1:
             raise _Reject
-        target = getattr(bindings[0], "node", None)
+        target = bindings[0].node
         if not isinstance(target, cst.Name) or not ctx.pos(target) < ctx.pos(name):
             raise _Reject
         statement = ctx.parent(target)
@@ -533,12 +532,12 @@ def _instance_calls(ctx: ModuleContext, ctor: cst.Call, method: str, direct: boo
         return
     target = parent.targets[0].target
     scope = ctx.scope_of(parent)
-    bindings = list(scope.assignments[target.value]) if scope is not None else []
+    bindings = scope.bound(target.value) if scope is not None else []
     if len(bindings) != 1:
         return
-    for access in bindings[0].references:
-        if ctx.pos(ctor) < ctx.pos(access.node):
-            yield from _calls_of(ctx, access.node, method, direct)
+    for ref in bindings[0].references:
+        if ctx.pos(ctor) < ctx.pos(ref):
+            yield from _calls_of(ctx, ref, method, direct)
 
 
 def _calls_of(ctx: ModuleContext, obj: cst.CSTNode, method: str, direct: bool) -> Iterator[cst.Call]:
