@@ -65,11 +65,21 @@ def module_name(path: Path) -> tuple[str, str, str]:
     """The dotted name `path` is imported under, the package its relative imports start from,
     and the directory that makes it importable: the package chain is followed up through
     `__init__.py` files."""
-    path = path.resolve()
-    package, root = _package_of(str(path.parent))
-    if path.name == "__init__.py":
+    absolute = os.path.abspath(path)
+    if os.path.islink(absolute):
+        absolute = os.path.realpath(absolute)
+    package, root = _package_of(_real_directory(os.path.dirname(absolute)))
+    name = os.path.basename(absolute)
+    if name == "__init__.py":
         return package, package, root
-    return f"{package}.{path.stem}" if package else path.stem, package, root
+    stem = os.path.splitext(name)[0]
+    return f"{package}.{stem}" if package else stem, package, root
+
+
+@functools.lru_cache(maxsize=4096)
+def _real_directory(directory: str) -> str:
+    """`os.path.realpath`, once per directory: a tree has far fewer of them than files."""
+    return os.path.realpath(directory)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -204,6 +204,12 @@ def _worth_parsing(data: bytes, index: ProjectIndex | None, full: bool = False) 
     return index is not None and mentions_any(data, index.names)
 
 
+def _superseded(index: ProjectIndex | None, result: FileResult) -> bool:
+    """The first pass of a project run, over a file that defines a legacy class: a later round
+    analyses it again with the index, so a rewrite made now would be thrown away."""
+    return index is not None and not index.classes and any(s.legacy for s in result.summaries)
+
+
 def process(
     path: Path,
     data: bytes | None = None,
@@ -245,7 +251,7 @@ def process(
         result.unsafe_uses = analysis.unsafe_uses
         if keep:
             result.context, result.analysis = ctx, analysis
-        if analysis.has_fixes:
+        if analysis.has_fixes and not _superseded(index, result):
             new = render(path, rewrite(ctx, analysis))
             result.new = new if new != data else None
     except SourceError as exc:
