@@ -190,3 +190,11 @@ def test_self_passed_to_a_method_of_an_unrelated_class_stays_manual() -> None:
     result = run(source)
     assert result.new is None
     assert {"AGM103", "AGM104"} <= {f.code for f in result.findings}
+
+
+def test_comments_of_a_deleted_instance_line_survive() -> None:
+    """The comment above `f = Scale(k)` and the one beside it stay, above the rewritten call."""
+    source = HEAD + SCALE + "def f(x):\n    # make the op\n    s = Scale(2.0)  # doubles\n    return s(x)  # apply\n"
+    assert migrated(source).endswith(
+        "def f(x):\n    # make the op\n    # doubles\n    return Scale.apply(x, 2.0)  # apply\n"
+    )

@@ -3,7 +3,8 @@
 Edits are keyed by original nodes. Each replacement receives the *updated* node, whose children
 have already been rewritten, so edits nest (a `Variable(...)` inside a call site inside a
 migrated forward) without knowing about each other. Statements are deleted at the level of
-their block, so a block never ends up empty and the comments above a deleted line survive.
+their block, so a block never ends up empty and the comments above and beside a deleted line
+survive.
 The walk enters only the nodes on the way to an edit: rebuilding the rest would be waste.
 """
 
@@ -70,6 +71,8 @@ class Edits(cst.CSTTransformer):
         for o, u in zip(original.body, updated.body, strict=True):
             if self._gone(o):
                 carry += u.leading_lines
+                if u.trailing_whitespace.comment is not None:  # `f = Fn(k)  # why`: the why stays
+                    carry.append(cst.EmptyLine(comment=u.trailing_whitespace.comment))
                 continue
             if carry:
                 u = u.with_changes(leading_lines=[*carry, *u.leading_lines])
