@@ -74,7 +74,7 @@ def analyse(ctx: ModuleContext, place: Place | None = None, unsafe: bool = False
         _add_sites(ctx, result, fc, sites[fc], frozen, level)
     if place is not None:
         _external_sites(ctx, place, result, frozen, unsafe)
-        result.summaries = [summarize(place.module, fc, ctx.module.code_for_node) for fc in classes]
+        result.summaries = [summarize(place.module, fc, ctx.code) for fc in classes]
     variables, types, findings, removals = analyse_variables(ctx, frozen)
     result.variables, result.variable_types, result.import_removals = variables, types, removals
     result.findings += findings

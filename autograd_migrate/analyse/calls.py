@@ -131,7 +131,7 @@ class SiteAnalysis:
         attr, holder = target.attr.value, self._holder(target)
         if holder is None:
             raise self.fail(
-                InstanceEscapes, ctor, what="an instance", how=f"is stored on `{ctx.module.code_for_node(target)}`"
+                InstanceEscapes, ctor, what="an instance", how=f"is stored on `{ctx.code(target)}`"
             )
         calls = []
         for name in ctx.survey.names[attr]:

@@ -123,12 +123,19 @@ class ModuleContext:
         self.imports = ImportTable(self.survey.imports, package)
         self._scopes: Scopes | None = None
         self._positions = positions
+        self._code: dict[cst.CSTNode, str] = {}
 
     # -- computed on demand ----------------------------------------------------------------
     def scope_of(self, node: cst.CSTNode) -> Scope | None:
         if self._scopes is None:
             self._scopes = Scopes(self.module)
         return self._scopes.of(node)
+
+    def code(self, node: cst.CSTNode) -> str:
+        """A node's source, remembered: every round of a project run indexes the same classes."""
+        if node not in self._code:
+            self._code[node] = self.module.code_for_node(node)
+        return self._code[node]
 
     def pos(self, node: cst.CSTNode) -> tuple[int, int]:
         if self._positions is None:

@@ -496,7 +496,7 @@ class _Harvester:
 
     def _source(self, node: cst.CSTNode) -> str:
         """Source text of a node on one line: what the worker evaluates and the report shows."""
-        text = self.ctx.module.code_for_node(node).strip()
+        text = self.ctx.code(node).strip()
         if "\n" in text or "#" in text:
             with contextlib.suppress(SyntaxError):
                 text = ast.unparse(ast.parse(text, mode="eval"))
