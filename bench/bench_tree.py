@@ -121,7 +121,7 @@ def generate(root: Path, modules: int, seed: int = 0) -> Path:
     return tree
 
 
-REPEAT = 3
+REPEAT = 5
 
 
 def timed(cmd: list[str]) -> tuple[float, float, int]:
