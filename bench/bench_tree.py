@@ -4,9 +4,13 @@
 The tree has N modules in packages: about 5% define or call legacy Functions (across
 modules, through imports and re-exports), the rest is ordinary PyTorch code. For 500 and
 2,000 modules it reports wall time and peak memory of `autograd-migrate --diff` (with -j 1
-and -j 2), of `ruff check --select UP`, and of a plain LibCST parse of the files that need
-parsing (the floor for any LibCST tool). Targets: under 2x that parse, near-linear growth,
-both cores used.
+and -j 2), of `ruff check --select UP`, and of the floor for any LibCST tool: a process that
+imports LibCST, reads the tree and parses the files that need parsing (the parse alone is
+shown too). Targets: under 2x that floor, near-linear growth, both cores used.
+
+Each figure is the best of five runs (the machines share their cores with others). The
+package is byte-compiled first: these machines set PYTHONDONTWRITEBYTECODE, and an installed
+tool would not recompile itself on every run.
 """
 
 from __future__ import annotations
