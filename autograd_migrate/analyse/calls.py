@@ -130,9 +130,7 @@ class SiteAnalysis:
         target = assign.targets[0].target
         attr, holder = target.attr.value, self._holder(target)
         if holder is None:
-            raise self.fail(
-                InstanceEscapes, ctor, what="an instance", how=f"is stored on `{ctx.code(target)}`"
-            )
+            raise self.fail(InstanceEscapes, ctor, what="an instance", how=f"is stored on `{ctx.code(target)}`")
         calls = []
         for name in ctx.survey.names[attr]:
             node = ctx.parent(name)
@@ -184,8 +182,7 @@ class SiteAnalysis:
         params = [*fn.params.posonly_params, *fn.params.params]
         if not params or not m.matches(attr.value, m.Name(params[0].name.value)):
             return None
-        scope = ctx.scope_of(attr)
-        return cls if scope is not None and len(scope.bound(params[0].name.value)) == 1 else None
+        return cls if len(ctx.bindings(attr, params[0].name.value)) == 1 else None
 
     def _shadowed(self, name: str, node: cst.CSTNode) -> bool:
         """Whether `name` is bound by a function around `node` (so it does not mean the class)."""
@@ -221,8 +218,7 @@ class SiteAnalysis:
         """`fn = Fn(constants)` at module level, then called anywhere (other modules may import
         it): an unsafe fix makes `fn` a function of forward's inputs that calls `Fn.apply`."""
         ctx, name = self.ctx, assign.targets[0].target.value
-        scope = ctx.scope_of(assign)
-        bindings = scope.bound(name) if scope is not None else []
+        bindings = ctx.bindings(assign, name)
         if len(bindings) != 1:
             raise self.fail(InstanceEscapes, assign, what="an instance", how=f"is kept in `{name}`, which is rebound")
         for use in bindings[0].references:
@@ -250,8 +246,7 @@ class SiteAnalysis:
         """`f = Fn(args)` followed by exactly one `f(x)` in the same scope, outside any loop."""
         ctx = self.ctx
         target = assign.targets[0].target
-        scope = ctx.scope_of(assign)
-        bindings = scope.bound(target.value) if scope is not None else []
+        bindings = ctx.bindings(assign, target.value)
         if len(bindings) != 1:
             raise self.fail(
                 InstanceEscapes, assign, what="an instance", how=f"is kept in `{target.value}`, which is rebound"
@@ -269,7 +264,7 @@ class SiteAnalysis:
         if len(calls) > 1:
             raise self.fail(InstanceReused, calls[1])
         use = calls[0]
-        if ctx.scope_of(use) is not scope:
+        if ctx.scope_of(use) is not ctx.scope_of(assign):
             raise self.fail(InstanceEscapes, use, what="an instance", how="is called from another function")
         statement = ctx.parent(assign)
         for ancestor in ctx.ancestors(use):

@@ -663,9 +663,9 @@ def _gradients(ctx: ModuleContext, value: cst.BaseExpression, depth: int = 0) ->
     if isinstance(value, cst.IfExp) and depth < 3:
         kinds = {_gradients(ctx, value.body, depth + 1), _gradients(ctx, value.orelse, depth + 1)}
         return kinds.pop() if len(kinds) == 1 else "unknown"
-    if isinstance(value, cst.Name) and depth < 3 and (scope := ctx.scope_of(value)) is not None:
+    if isinstance(value, cst.Name) and depth < 3 and ctx.scope_of(value) is not None:
         kinds = set()
-        for binding in scope.bound(value.value):
+        for binding in ctx.bindings(value, value.value):
             target = ctx.parent(binding.node)
             assign = ctx.parent(target) if isinstance(target, cst.AssignTarget) else None
             kinds.add(_gradients(ctx, assign.value, depth + 1) if isinstance(assign, cst.Assign) else "unknown")

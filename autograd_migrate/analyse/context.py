@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from autograd_migrate.analyse.scopes import Scope, Scopes
+from autograd_migrate.analyse.scopes import Binding, Scope, Scopes
 from autograd_migrate.index import absolute_module
 from autograd_migrate.positions import Positions
 from autograd_migrate.syntax import children
@@ -131,6 +131,11 @@ class ModuleContext:
             self._scopes = Scopes(self.module)
         return self._scopes.of(node)
 
+    def bindings(self, node: cst.CSTNode, name: str) -> list[Binding]:
+        """The bindings of `name` in the scope `node` is evaluated in (that scope alone)."""
+        scope = self.scope_of(node)
+        return scope.bound(name) if scope is not None else []
+
     def code(self, node: cst.CSTNode) -> str:
         """A node's source, remembered: every round of a project run indexes the same classes."""
         if node not in self._code:
@@ -198,10 +203,7 @@ class ModuleContext:
         """The names that refer to `cls`, in source order, and whether the class name is bound
         elsewhere too (`try: from ext import Fn / except ImportError: class Fn...`): then a
         name may mean the other binding, and no use of it can be rewritten safely."""
-        scope = self.scope_of(cls)
-        if scope is None:
-            return [], False
-        bindings = scope.bound(cls.name.value)
+        bindings = self.bindings(cls, cls.name.value)
         refs = [ref for b in bindings if b.node is cls for ref in b.references]
         return sorted(refs, key=self.pos), len(bindings) > 1
 

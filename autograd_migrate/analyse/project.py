@@ -170,8 +170,7 @@ def _accesses(ctx, imp: cst.Import | cst.ImportFrom, local: str, ambiguous: bool
         uses = [n for n in ctx.survey.names[local] if not ctx.is_label(n)]
         yield from ((node, True) for node in uses)
         return
-    scope = ctx.scope_of(imp)
-    bindings = scope.bound(local) if scope is not None else []
+    bindings = ctx.bindings(imp, local)
     for binding in bindings:
         if binding.node is imp:
             yield from ((ref, len(bindings) > 1) for ref in binding.references)

@@ -395,8 +395,7 @@ class _Harvester:
 
     def _parameter(self, expr: cst.BaseExpression, fn: cst.FunctionDef) -> str:
         """The parameter of `fn` that `expr` plainly is (never rebound); anything else rejects."""
-        scope = self.ctx.scope_of(expr) if isinstance(expr, cst.Name) else None
-        bindings = scope.bound(expr.value) if scope is not None else []
+        bindings = self.ctx.bindings(expr, expr.value) if isinstance(expr, cst.Name) else []
         if len(bindings) != 1 or not any(bindings[0].node is p for p in _parameters(fn)):
             raise _Reject
         return expr.value
@@ -473,8 +472,7 @@ class _Harvester:
     def _bound_value(self, name: cst.Name) -> cst.BaseExpression:
         """The value of `name = value`, the name's only binding in its scope, made before this use."""
         ctx = self.ctx
-        scope = ctx.scope_of(name)
-        bindings = scope.bound(name.value) if scope is not None else []
+        bindings = ctx.bindings(name, name.value)
         if len(bindings) != 1:
             raise _Reject
         target = bindings[0].node
@@ -531,8 +529,7 @@ def _instance_calls(ctx: ModuleContext, ctor: cst.Call, method: str, direct: boo
         yield from _calls_of(ctx, ctor, method, direct)
         return
     target = parent.targets[0].target
-    scope = ctx.scope_of(parent)
-    bindings = scope.bound(target.value) if scope is not None else []
+    bindings = ctx.bindings(parent, target.value)
     if len(bindings) != 1:
         return
     for ref in bindings[0].references:
