@@ -8,6 +8,7 @@ read, parsed or written.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import json
 import os
@@ -118,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             results.append(FileResult(path, error=f"{path}:1:1: no such file or directory"))
     given = [p for p in args.paths if p.exists()]
     files = list(iter_python_files(given))
+    # A run allocates many small, long-lived, acyclic syntax nodes: at the default threshold
+    # the collector scans them hundreds of times (7% of a run); it still runs, less often.
+    gc.set_threshold(10_000, 20, 20)
     found, warnings = process_project(files, keep=args.verify, jobs=args.jobs, unsafe=args.unsafe_fixes, given=given)
     report = RunReport(mode, results + found, warnings=warnings)
     if args.verify:

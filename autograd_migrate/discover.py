@@ -179,8 +179,28 @@ def _under(path: str, directory: str) -> bool:
 
 
 def mentions_any(data: bytes, names: frozenset[str]) -> bool:
-    """Whether the text contains one of `names`: one scan, however many names."""
-    return bool(names) and _alternatives(names).search(data) is not None
+    """Whether the text holds one of the identifiers `names` as a whole word (so that a short
+    alias such as `R` does not let every file through): one scan, however many names. The
+    words are checked in Python: a `\\b` in the pattern would make the scan several times slower,
+    and would miss `Fné(` (a bytes pattern sees no boundary after a non-ASCII letter)."""
+    if not names:
+        return False
+    pattern = _alternatives(names)
+    found = pattern.search(data)
+    while found is not None:
+        start, end = found.span()
+        if not (_joins(data[start - 1 : start], data[start]) or _joins(data[end : end + 1], data[end - 1])):
+            return True
+        found = pattern.search(data, start + 1)
+    return False
+
+
+_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def _joins(beside: bytes, edge: int) -> bool:
+    """Whether the byte `beside` a match continues the identifier at its `edge` byte."""
+    return bool(beside) and edge in _WORD and beside[0] in _WORD
 
 
 @functools.lru_cache(maxsize=8)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from autograd_migrate.discover import (
     outside_modules,
     uncovered_roots,
 )
-from autograd_migrate.index import ClassSummary, ProjectIndex, collect_aliases, spaces_of
+from autograd_migrate.index import Aliases, ClassSummary, ProjectIndex, Recorded, answers_same, spaces_of
 from autograd_migrate.rules import Finding
 
 if TYPE_CHECKING:
@@ -59,7 +60,8 @@ def process_project(
     class the run migrates: their call sites are not rewritten."""
     # The rounds analyse the same files again with a better index; analysis never changes a
     # parse, so each file is parsed once per run, here or in the worker that owns it.
-    parsed: dict[tuple[str, bytes], ModuleContext] = {}
+    parsed: dict[tuple[str, bytes], _Kept] = {}
+    texts = _Texts()
     roots = uncovered_roots(paths, paths if given is None else given)  # none: the paths hold the project
     outside = {str(p): _shown(p) for p in outside_modules(paths)} if roots else {}
     files = [*paths, *map(Path, outside)]
@@ -69,7 +71,7 @@ def process_project(
 
         shards = Shards(jobs)
     try:
-        results, index = _rounds(paths, files, outside, keep, unsafe, parsed, shards)
+        results, index = _rounds(paths, files, outside, keep, unsafe, parsed, texts, shards)
     finally:
         if shards is not None:
             shards.close()
@@ -103,21 +105,26 @@ def _rounds(
     keep: bool,
     unsafe: bool,
     parsed: dict,
+    texts: _Texts,
     shards: Shards | None,
 ) -> tuple[list[FileResult], ProjectIndex]:
     """`files`: the paths, then the modules outside them (`outside`: how to show those)."""
     index = ProjectIndex()
-    results = process_all(files, shards=shards, index=index, parsed=parsed, unsafe=unsafe)
+    ahead = _Ahead(files, texts)
+    results = process_all(files, texts, shards, index, parsed, unsafe, meanwhile=ahead.run)
     index.classes = _summaries(results, outside)
     if any(s.legacy for s in index.classes.values()):
-        index.spaces = spaces_of(files)  # only a tree with legacy classes pays for the lookups
+        index.spaces = ahead.spaces()
         if index.spaces:  # the first pass again, with the roots kept apart
-            results = process_all(files, shards=shards, index=index, parsed=parsed, unsafe=unsafe)
+            results = process_all(files, texts, shards, index, parsed, unsafe)
             index.classes = _summaries(results, outside)
-        index.aliases = collect_aliases(files, index)
         index.names = frozenset(index.legacy_names())
+        read = ((p, texts.read(p).old) for p in files)
+        holders = ((p, d) for p, d in read if p.name == "__init__.py" or texts.names(p, d, index.names))
+        index.aliases = ahead.aliases.collect(holders, index)
+        index.names = frozenset(index.legacy_names())  # with the names the aliases give
         for _ in range(_MAX_ROUNDS):
-            results = process_all(files, shards=shards, index=index, parsed=parsed, unsafe=unsafe)
+            results = process_all(files, texts, shards, index, parsed, unsafe)
             summaries = _summaries(results, outside)
             blocked = {
                 qualified: _held_back(r.path, found)
@@ -134,8 +141,29 @@ def _rounds(
             index.unsafe |= unsafe_uses
             index.names = frozenset(index.legacy_names())  # subclasses found elsewhere are legacy too
     if keep:
-        return process_all(paths, keep=True, index=index, parsed=parsed, unsafe=unsafe), index
+        return process_all(paths, texts, None, index, parsed, unsafe, keep=True), index
     return [r for r in results if str(r.path) not in outside], index
+
+
+class _Ahead:
+    """Work for the later rounds that needs no result of the first: done while the first
+    round's workers run, or (one process, or the first round found no legacy class: nothing
+    to wait for) when a later round needs it."""
+
+    def __init__(self, files: list[Path], texts: _Texts) -> None:
+        self.files, self.texts = files, texts
+        self.aliases = Aliases()
+        self._spaces: dict[str, str] | None = None
+
+    def spaces(self) -> dict[str, str]:
+        if self._spaces is None:
+            self._spaces = spaces_of(self.files)
+        return self._spaces
+
+    def run(self) -> None:
+        for path in self.files:
+            if path.name == "__init__.py" and (data := self.texts.read(path).old):
+                self.aliases.read(path, data, self.spaces())
 
 
 def _summaries(results: list[FileResult], outside: dict[str, str]) -> dict[str, ClassSummary]:
@@ -164,28 +192,67 @@ def _held_back(path: Path, found: list[tuple[int, str, str, str]]) -> tuple[str,
 
 def process_all(
     paths: list[Path],
+    texts: _Texts,
+    shards: Shards | None,
+    index: ProjectIndex,
+    parsed: dict,
+    unsafe: bool,
     keep: bool = False,
-    shards: Shards | None = None,
-    index: ProjectIndex | None = None,
-    parsed: dict | None = None,
-    unsafe: bool = False,
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[FileResult]:
     """Every file, in the order given, whatever the workers. Files the text test lets through
-    are analysed by the `shards` workers; with `keep` (a parse does not cross processes) here."""
+    are analysed by the `shards` workers; with `keep` (a parse does not cross processes) here.
+    `meanwhile` runs while the workers work, if they do."""
     results = []
     for path in paths:
-        result = _read(path)
-        if result.error is None and not _worth_parsing(result.old, index):
+        result = texts.read(path)
+        if result.error is None and not (texts.legacy(path, result.old) or texts.names(path, result.old, index.names)):
             result.old = b""  # done with: only a diff would need it
         results.append(result)
     pending = [i for i, r in enumerate(results) if r.old]
     if shards is not None and not keep and (len(pending) >= _WORTH_A_WORKER or shards.workers):
-        done = shards.run([(i, results[i].path, results[i].old) for i in pending], index, unsafe)
+        work = [(i, results[i].path, results[i].old) for i in pending]
+        done = shards.run(work, index, unsafe, parsed, meanwhile)
     else:
         done = [process(results[i].path, results[i].old, keep, index, parsed, unsafe) for i in pending]
     for i, result in zip(pending, done, strict=True):
         results[i] = result
     return results
+
+
+class _Texts:
+    """The bytes of a project run's files, read once for all its rounds, and what the text test
+    says of them. Past a budget, files are read again each time instead: a huge tree is not
+    held in memory."""
+
+    _BUDGET = 16 << 20  # a research repository holds a few MB of Python; torch itself, 46 MB
+
+    def __init__(self) -> None:
+        self._kept: dict[Path, bytes] = {}
+        self._size = 0
+        self._legacy: dict[Path, bool] = {}
+        self._named: dict[Path, tuple[frozenset[str], bool]] = {}
+
+    def legacy(self, path: Path, data: bytes) -> bool:
+        """The text test (discover.mentions_legacy)."""
+        if path not in self._legacy:
+            self._legacy[path] = mentions_legacy(data)
+        return self._legacy[path]
+
+    def names(self, path: Path, data: bytes, names: frozenset[str]) -> bool:
+        """Whether the file names one of `names` (the last ones asked about are remembered)."""
+        if path not in self._named or (self._named[path][0] is not names and self._named[path][0] != names):
+            self._named[path] = (names, mentions_any(data, names))
+        return self._named[path][1]
+
+    def read(self, path: Path) -> FileResult:
+        if path in self._kept:
+            return FileResult(path, old=self._kept[path])
+        result = _read(path)
+        if result.error is None and self._size + len(result.old) <= self._BUDGET:
+            self._kept[path] = result.old
+            self._size += len(result.old)
+        return result
 
 
 def _read(path: Path) -> FileResult:
@@ -206,8 +273,35 @@ def _worth_parsing(data: bytes, index: ProjectIndex | None, full: bool = False) 
 
 def _superseded(index: ProjectIndex | None, result: FileResult) -> bool:
     """The first pass of a project run, over a file that defines a legacy class: a later round
-    analyses it again with the index, so a rewrite made now would be thrown away."""
+    makes its rewrite with the index (keeping this analysis if the index changes nothing for
+    it), so one made now would be thrown away."""
     return index is not None and not index.classes and any(s.legacy for s in result.summaries)
+
+
+class _Kept:
+    """A file's parse, kept across the rounds of a project run with its last analysis and the
+    index answers that analysis was made with (index.Recorded): a round whose index gives the
+    same answers gets the same analysis without redoing it."""
+
+    def __init__(self, ctx: ModuleContext) -> None:
+        self.ctx = ctx
+        self._last: tuple | None = None  # (module, package, unsafe, answers, analysis)
+
+    def analysis(self, name: str, package: str, root: str, index: ProjectIndex | None, unsafe: bool) -> ModuleAnalysis:
+        from autograd_migrate.analyse import Place, analyse
+
+        if index is None:
+            return analyse(self.ctx, None, unsafe)
+        space = index.space(root)
+        module, package = space + name, space + package
+        if self._last is not None:
+            *asked, answers, analysis = self._last
+            if asked == [module, package, unsafe] and answers_same(index, answers):
+                return analysis
+        recorded = Recorded(index)
+        analysis = analyse(self.ctx, Place(module, package, recorded, space), unsafe)
+        self._last = (module, package, unsafe, recorded.answers, analysis)
+        return analysis
 
 
 def process(
@@ -229,23 +323,20 @@ def process(
         result.old = b""
         return result
     # LibCST is imported only for files that pass the pre-filter: a clean tree never pays for it.
-    from autograd_migrate.analyse import ModuleContext, Place, analyse
+    from autograd_migrate.analyse import ModuleContext
     from autograd_migrate.rewrite import rewrite
     from autograd_migrate.source import SourceError, parse, render
 
     try:
         name, package, root = module_name(path)
-        ctx = parsed.get((str(path), data)) if parsed is not None else None
-        if ctx is None:
-            ctx = ModuleContext(*parse(path, data), package=package)
+        kept = parsed.get((str(path), data)) if parsed is not None else None
+        if kept is None:
+            kept = _Kept(ModuleContext(*parse(path, data), package=package))
             if parsed is not None:
-                parsed[(str(path), data)] = ctx
+                parsed[(str(path), data)] = kept
+        ctx = kept.ctx
         result.encoding = ctx.module.encoding
-        place = None
-        if index is not None:
-            space = index.space(root)
-            place = Place(space + name, space + package, index, space)
-        analysis = analyse(ctx, place, unsafe)
+        analysis = kept.analysis(name, package, root, index, unsafe)
         result.findings = analysis.findings
         result.summaries, result.external_blockers = analysis.summaries, analysis.external_blockers
         result.unsafe_uses = analysis.unsafe_uses

@@ -8,10 +8,11 @@ several processes) and handed to every file of the second pass; a clean tree nev
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograd_migrate.discover import mentions_any, module_name
+from autograd_migrate.discover import module_name
 
 _MAX_HOPS = 16  # re-export chains longer than this are a cycle
 SPACE = "::"
@@ -75,6 +76,21 @@ class ProjectIndex:
     def space(self, root: str) -> str:
         return self.spaces.get(root, "")
 
+    # The questions a module's analysis asks (see Recorded): nothing else of the index is read.
+
+    def summary(self, qualified: str) -> ClassSummary | None:
+        return self.classes.get(qualified)
+
+    def derived_from(self, qualified: frozenset[str]) -> tuple[ClassSummary, ...]:
+        """The classes with a base among `qualified`."""
+        return tuple(s for s in self.classes.values() if not qualified.isdisjoint(s.bases))
+
+    def blocked_by(self, qualified: str) -> tuple[str, str] | None:
+        return self.blocked.get(qualified)
+
+    def is_unsafe(self, qualified: str) -> bool:
+        return qualified in self.unsafe
+
     def resolve(self, dotted: str, space: str = "") -> ClassSummary | None:
         """The class a dotted name means, through re-exports and module aliases; a name
         imported in the root `space` means that root's module first."""
@@ -98,10 +114,19 @@ class ProjectIndex:
 
     def may_lead_to_class(self, dotted: str, space: str = "") -> bool:
         """Whether a dotted name, or a name under it, can mean a class of the index."""
-        names = _spellings(dotted, space)
-        return any(
-            key == name or key.startswith(name + ".") for name in names for key in (*self.classes, *self.aliases)
-        )
+        return any(name in self._prefixes() for name in _spellings(dotted, space))
+
+    def _prefixes(self) -> frozenset[str]:
+        """Every key of `classes` and `aliases` and every dotted name above one, kept until either changes."""
+        if "_prefix_cache" not in self.__dict__:
+            parts = (key.split(".") for key in (*self.classes, *self.aliases))
+            self._prefix_cache = frozenset(".".join(p[:i]) for p in parts for i in range(1, len(p) + 1))
+        return self._prefix_cache
+
+    def __setattr__(self, name: str, value) -> None:
+        super().__setattr__(name, value)
+        if name in ("classes", "aliases"):
+            self.__dict__.pop("_prefix_cache", None)
 
     def star_names(self, base: str, space: str = "") -> dict[str, str]:
         """What `from base import *` binds that can lead to an indexed class: name -> dotted."""
@@ -112,6 +137,46 @@ class ProjectIndex:
         names = {c.name for c in self.classes.values() if c.legacy}
         names |= {alias.rpartition(".")[2] for alias, target in self.aliases.items() if self.resolve(target)}
         return names
+
+
+class Recorded:
+    """The index as one module's analysis sees it, with every question asked and its answer.
+    The analysis depends on the index only through these answers: a later round whose index
+    gives the same ones (`answers_same`) would analyse the module the same way."""
+
+    def __init__(self, index: ProjectIndex) -> None:
+        self._index = index
+        self.answers: dict[tuple, object] = {}
+
+    def _ask(self, question: str, *args):
+        answer = getattr(self._index, question)(*args)
+        self.answers[(question, *args)] = answer
+        return answer
+
+    def resolve(self, dotted: str, space: str = "") -> ClassSummary | None:
+        return self._ask("resolve", dotted, space)
+
+    def may_lead_to_class(self, dotted: str, space: str = "") -> bool:
+        return self._ask("may_lead_to_class", dotted, space)
+
+    def star_names(self, base: str, space: str = "") -> dict[str, str]:
+        return self._ask("star_names", base, space)
+
+    def summary(self, qualified: str) -> ClassSummary | None:
+        return self._ask("summary", qualified)
+
+    def derived_from(self, qualified: frozenset[str]) -> tuple[ClassSummary, ...]:
+        return self._ask("derived_from", qualified)
+
+    def blocked_by(self, qualified: str) -> tuple[str, str] | None:
+        return self._ask("blocked_by", qualified)
+
+    def is_unsafe(self, qualified: str) -> bool:
+        return self._ask("is_unsafe", qualified)
+
+
+def answers_same(index: ProjectIndex, answers: dict[tuple, object]) -> bool:
+    return all(getattr(index, question)(*args) == answer for (question, *args), answer in answers.items())
 
 
 def absolute_module(level: int, name: str, package: str) -> str | None:
@@ -140,44 +205,63 @@ def star_names(keys, base: str, space: str = "") -> dict[str, str]:
     return found
 
 
-def collect_aliases(paths: list[Path], index: ProjectIndex) -> dict[str, str]:
+_Imported = tuple[dict[str, str], list[tuple[str, str, str]]]  # aliases, star imports (module, base, space)
+
+
+class Aliases:
     """Re-exports and module aliases (`from .ops import Fn` in `pkg/__init__.py` makes `pkg.Fn`
-    mean `pkg.ops.Fn`), read with CPython's parser from the files that can hold them."""
-    names = frozenset(index.legacy_names())
-    aliases: dict[str, str] = {}
-    stars: list[tuple[str, str, str]] = []  # `from base import *` in module (of a root space)
-    for path in paths:
-        try:
-            data = path.read_bytes()
-        except OSError:
-            continue
-        if path.name != "__init__.py" and not mentions_any(data, names):
-            continue
-        try:
-            tree = ast.parse(data)
-        except (SyntaxError, ValueError):
-            continue
+    mean `pkg.ops.Fn`), read with CPython's parser from the files that can hold them: every
+    `__init__.py`, and the modules that name a legacy class. What a file binds is read once:
+    the `__init__.py` files can be read (`read`) before the legacy names are known."""
+
+    def __init__(self) -> None:
+        self._read: dict[tuple[Path, str], _Imported] = {}
+
+    def read(self, path: Path, data: bytes, spaces: dict[str, str]) -> _Imported:
+        """The aliases one module binds, and its star imports."""
         module, package, root = module_name(path)
-        space = index.space(root)
-        module, package = space + module, space + package
-        for node in tree.body:
-            if isinstance(node, ast.ImportFrom):
-                base = absolute_module(node.level, node.module or "", package)
-                for alias in node.names if base else ():
-                    if alias.name == "*":
-                        stars.append((module, base, space))
-                    else:
-                        aliases[f"{module}.{alias.asname or alias.name}"] = f"{base}.{alias.name}"
-            elif isinstance(node, ast.Import):
-                aliases.update({f"{module}.{a.asname}": a.name for a in node.names if a.asname})
-    for _ in range(_MAX_HOPS):  # star re-exports of star re-exports
-        more = {
-            f"{module}.{name}": dotted
-            for module, base, space in stars
-            for name, dotted in star_names([*index.classes, *aliases], base, space).items()
-            if f"{module}.{name}" not in aliases
-        }
-        if not more:
-            break
-        aliases.update(more)
-    return {k: v for k, v in aliases.items() if k != v}
+        space = spaces.get(root, "")
+        key = (path, space)
+        if key not in self._read:
+            self._read[key] = _imported(data, space + module, space + package, space)
+        return self._read[key]
+
+    def collect(self, files: Iterable[tuple[Path, bytes]], index: ProjectIndex) -> dict[str, str]:
+        """From the files (path, bytes) that can hold them."""
+        aliases: dict[str, str] = {}
+        stars: list[tuple[str, str, str]] = []
+        for path, data in files:
+            found, star = self.read(path, data, index.spaces)
+            aliases.update(found)
+            stars += star
+        for _ in range(_MAX_HOPS):  # star re-exports of star re-exports
+            more = {
+                f"{module}.{name}": dotted
+                for module, base, space in stars
+                for name, dotted in star_names([*index.classes, *aliases], base, space).items()
+                if f"{module}.{name}" not in aliases
+            }
+            if not more:
+                break
+            aliases.update(more)
+        return {k: v for k, v in aliases.items() if k != v}
+
+
+def _imported(data: bytes, module: str, package: str, space: str) -> _Imported:
+    aliases: dict[str, str] = {}
+    stars: list[tuple[str, str, str]] = []
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError):
+        return aliases, stars
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            base = absolute_module(node.level, node.module or "", package)
+            for alias in node.names if base else ():
+                if alias.name == "*":
+                    stars.append((module, base, space))
+                else:
+                    aliases[f"{module}.{alias.asname or alias.name}"] = f"{base}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            aliases.update({f"{module}.{a.asname}": a.name for a in node.names if a.asname})
+    return aliases, stars

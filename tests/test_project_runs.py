@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -249,3 +250,71 @@ def test_a_star_imported_name_bound_again_blocks_the_class(tmp_path: Path) -> No
     proc = cli(".", "--diff", cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout == ""
     assert "its imported name is bound more than once in this module" in proc.stderr
+
+
+OPS = (
+    "import torch\nfrom torch.autograd import Function\n\n\n"
+    "class Scale(Function):\n    def __init__(self, k):\n        super().__init__()\n        self.k = k\n\n"
+    "    def forward(self, x):\n        return x * self.k\n\n"
+    "    def backward(self, g):\n        return g * self.k\n"
+)
+USE = "import torch\n\nfrom pkg.ops import Scale\n\n\ndef run(x):\n    return Scale(2.0)(x)\n"
+
+
+def _analysed(source: str, module: str, index):
+    """The analysis of `source` as `module` of package `pkg`, and the index answers it used."""
+    from autograd_migrate.analyse import ModuleContext, Place, analyse
+    from autograd_migrate.index import Recorded
+    from autograd_migrate.source import parse
+
+    recorded = Recorded(index)
+    ctx = ModuleContext(*parse(Path(f"{module}.py"), source.encode()), package="pkg")
+    return analyse(ctx, Place(module, "pkg", recorded), False), recorded.answers
+
+
+def test_an_analysis_is_kept_across_rounds_only_while_the_index_answers_the_same() -> None:
+    """A later round reuses a module's analysis when every question it asked of the index has
+    the same answer; anything it asked about that changes makes it analyse again."""
+    from autograd_migrate.index import ProjectIndex, answers_same
+
+    index = ProjectIndex()
+    first, asked = _analysed(OPS, "pkg.ops", index)  # the index pass: nothing is known yet
+    (scale,) = first.summaries
+    other = _analysed(OPS.replace("Scale", "Other"), "pkg.other", index)[0].summaries[0]
+    index.classes = {s.qualified: s for s in (scale, other)}
+    index.aliases = {"pkg.Other": "pkg.other.Other"}
+    assert answers_same(index, asked)  # the definitions alone change nothing for pkg.ops
+    index.blocked["pkg.ops.Scale"] = ("its call site at use.py:7 cannot be rewritten (AGM102)", "manual")
+    assert not answers_same(index, asked)
+    index.blocked.clear()
+    index.unsafe.add("pkg.ops.Scale")
+    assert not answers_same(index, asked)
+
+    index.unsafe.clear()
+    use, asked = _analysed(USE, "pkg.use", index)
+    assert use.has_fixes and answers_same(index, asked)
+    index.classes = {**index.classes, "pkg.ops.Scale": replace(scale, ctor=(("k", "1.0"),))}
+    assert not answers_same(index, asked)  # the call site's plan depends on the signature
+    index.classes = {s.qualified: s for s in (scale, other)}
+    index.aliases = {}
+    assert answers_same(index, asked)
+    index.classes = {s.qualified: s for s in (other,)}
+    assert not answers_same(index, asked)  # the class it calls is gone
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (b"y = R(2.0)(x)", True),
+        (b"y = ops.R(x)", True),
+        (b"from pkg.use import R\n", True),
+        (b"RR = nn.ReLU()", False),  # a short alias does not let every file through
+        (b"_R = 1", False),
+        (b"y = Fn\xc3\xa9(x)", True),  # no boundary after a non-ASCII letter in a bytes pattern
+        (b"y = Scales(x)", False),
+    ],
+)
+def test_the_name_prefilter_looks_for_whole_identifiers(text: bytes, named: bool) -> None:
+    from autograd_migrate.discover import mentions_any
+
+    assert mentions_any(text, frozenset({"R", "Fné", "Scale"})) is named

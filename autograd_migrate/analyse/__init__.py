@@ -13,7 +13,7 @@ from autograd_migrate.analyse.context import ModuleContext
 from autograd_migrate.analyse.model import HeldPlan, ModuleAnalysis, ModuleInstancePlan
 from autograd_migrate.analyse.project import ExternalClass, Outside, external_uses, summarize
 from autograd_migrate.analyse.variables import analyse_variables
-from autograd_migrate.index import ProjectIndex
+from autograd_migrate.index import ProjectIndex, Recorded
 from autograd_migrate.rules import Finding, LegacyFunction, MarkSharedStorage, SavedVariables, Unsupported
 from autograd_migrate.syntax import find
 
@@ -26,7 +26,7 @@ class Place:
 
     module: str
     package: str
-    index: ProjectIndex
+    index: ProjectIndex | Recorded
     space: str = ""  # ProjectIndex.spaces: the module's root holds modules another root holds too
 
 
@@ -35,14 +35,15 @@ def analyse(ctx: ModuleContext, place: Place | None = None, unsafe: bool = False
     result = ModuleAnalysis()
     if not ctx.imports.imports_torch() and place is None:
         return result
-    outside = Outside(ctx, place) if place is not None and place.index.classes else None
+    outside = Outside(ctx, place) if place is not None else None
     classes = find_function_classes(ctx, outside and outside.base)
     others = outside.subclasses(classes) if outside else []
     plan_classes(ctx, classes, others)
     if place is not None:  # blocked by a call site in another module
         for fc in classes:
-            reason, level = place.index.blocked.get(f"{place.module}.{fc.name}", (None, "manual"))
-            if reason and fc.plan is not None:
+            blocked = place.index.blocked_by(f"{place.module}.{fc.name}")
+            if blocked is not None and fc.plan is not None:
+                reason, level = blocked
                 fc.plan = None
                 pos = ctx.pos(fc.node.name)
                 fc.blockers.append(Finding.of(Unsupported, pos, applicability=level, cls=fc.name, reason=reason))
@@ -57,10 +58,9 @@ def analyse(ctx: ModuleContext, place: Place | None = None, unsafe: bool = False
     block_related(ctx, classes, {fc: site.references for fc, site in sites.items()}, others)
 
     frozen = [fc.node for fc in classes if fc.legacy and fc.plan is None]
-    unsafe_elsewhere = place.index.unsafe if place is not None else set()
     for fc in classes:
         unsafe_sites = _makes_unsafe_fix(sites[fc]) or (
-            place is not None and f"{place.module}.{fc.name}" in unsafe_elsewhere
+            place is not None and place.index.is_unsafe(f"{place.module}.{fc.name}")
         )
         level = _level(fc, fc.blockers, unsafe_sites)
         if fc.legacy:
@@ -111,7 +111,7 @@ def _external_sites(ctx: ModuleContext, place: Place, result: ModuleAnalysis, fr
     """Call sites of classes defined in other modules; what cannot be rewritten here blocks the
     class there (a class migrates with all its call sites or not at all)."""
     for summary, refs, rebound in external_uses(ctx, place):
-        ext = ExternalClass(summary, place.index.blocked.get(summary.qualified))
+        ext = ExternalClass(summary, place.index.blocked_by(summary.qualified))
         site = SiteAnalysis(ctx, ext, unsafe)
         if rebound and ext.legacy:
             site.blockers.append(
@@ -133,7 +133,7 @@ def _external_sites(ctx: ModuleContext, place: Place, result: ModuleAnalysis, fr
         if _makes_unsafe_fix(site) and ext.plan is not None:
             result.unsafe_uses.add(summary.qualified)
         level = _level(
-            ext, ext.blockers + site.blockers, summary.qualified in place.index.unsafe or _makes_unsafe_fix(site)
+            ext, ext.blockers + site.blockers, place.index.is_unsafe(summary.qualified) or _makes_unsafe_fix(site)
         )
         if summary.outside:
             note = f" (`{summary.name}` is defined outside the paths of this run, in {summary.outside}: migrate it too)"

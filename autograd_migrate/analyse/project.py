@@ -59,8 +59,8 @@ class Outside:
         while True:
             more = [
                 s
-                for s in self.index.classes.values()
-                if s.qualified not in local and s.module != self.module and set(s.bases) & local.keys()
+                for s in self.index.derived_from(frozenset(local))
+                if s.qualified not in local and s.module != self.module
             ]
             made = [fc for fc in (self._make(s, local) for s in more) if fc is not None]
             if not made:
@@ -75,9 +75,9 @@ class Outside:
         self.made[summary.qualified] = None  # a cycle ends here
         bases = []
         for qualified in summary.bases:
-            base = local.get(qualified) or (
-                self._make(self.index.classes[qualified], local) if qualified in self.index.classes else None
-            )
+            base = local.get(qualified)
+            if base is None and (found := self.index.summary(qualified)) is not None:
+                base = self._make(found, local)
             if base is None:
                 return None
             bases.append(base)
@@ -88,7 +88,7 @@ class Outside:
         node = origin.survey.classes[0]
         fc = function_class(node, bases, origin=origin, qualified=summary.qualified)
         fc.legacy = summary.legacy
-        if summary.migratable and summary.qualified not in self.index.blocked:
+        if summary.migratable and self.index.blocked_by(summary.qualified) is None:
             # stands for "migrates in its own module": only whether there is a plan is read
             fc.plan = ClassPlan(node=node, name=summary.name, signature=ApplySignature([], []))
         self.made[summary.qualified] = fc
@@ -137,8 +137,6 @@ def external_uses(ctx, place):
     (a name, or a `module.Name` attribute), and whether an import name is also bound otherwise."""
     uses: dict[str, tuple[ClassSummary, list[cst.CSTNode], bool]] = {}
     index = place.index
-    if not index.names:
-        return []  # the index pass, or a project without legacy classes: no scopes needed
     # a name two star imports may bind is ambiguous
     stars = Counter(local for imp in ctx.survey.imports if _is_star(imp) for local, _ in _bindings(imp, place))
     for imp in ctx.survey.imports:
