@@ -18,7 +18,7 @@ from autograd_migrate.discover import (
     outside_modules,
     uncovered_roots,
 )
-from autograd_migrate.index import Aliases, ClassSummary, ProjectIndex, Recorded, answers_same, spaces_of
+from autograd_migrate.index import Aliases, ClassSummary, ProjectIndex, Recorded, answers_same, shown, spaces_of
 from autograd_migrate.rules import Finding
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ class FileResult:
     summaries: list[ClassSummary] = field(default_factory=list)  # its Function classes, for the index
     external_blockers: dict[str, list[tuple[int, str, str, str]]] = field(default_factory=dict)
     unsafe_uses: set[str] = field(default_factory=set)
+    inlined: set[str] = field(default_factory=set)  # module-level instances it inlines ("module.name")
 
 
 _MAX_ROUNDS = 8
@@ -123,6 +124,7 @@ def _rounds(
         holders = ((p, d) for p, d in read if p.name == "__init__.py" or texts.names(p, d, index.names))
         index.aliases = ahead.aliases.collect(holders, index)
         index.names = frozenset(index.legacy_names())  # with the names the aliases give
+        checked: set[str] = set()  # module-level names found not to be imported elsewhere
         for _ in range(_MAX_ROUNDS):
             results = process_all(files, texts, shards, index, parsed, unsafe)
             summaries = _summaries(results, outside)
@@ -134,11 +136,15 @@ def _rounds(
                 if qualified not in index.blocked
             }
             unsafe_uses = {q for r in results for q in r.unsafe_uses}
-            if not blocked and summaries == index.classes and unsafe_uses <= index.unsafe:
+            inlined = {q: r.path for r in results for q in r.inlined if q not in checked | index.exported}
+            exported = _imported_elsewhere(inlined, files, texts)
+            checked |= inlined.keys() - exported
+            if not blocked and summaries == index.classes and unsafe_uses <= index.unsafe and not exported:
                 break
             index.classes = summaries
             index.blocked.update(blocked)
             index.unsafe |= unsafe_uses
+            index.exported |= exported
             index.names = frozenset(index.legacy_names())  # subclasses found elsewhere are legacy too
     if keep:
         return process_all(paths, texts, None, index, parsed, unsafe, keep=True), index
@@ -164,6 +170,27 @@ class _Ahead:
         for path in self.files:
             if path.name == "__init__.py" and (data := self.texts.read(path).old):
                 self.aliases.read(path, data, self.spaces())
+
+
+def _imported_elsewhere(inlined: dict[str, Path], files: list[Path], texts: _Texts) -> set[str]:
+    """The module-level instances ("module.name": the file that binds it) that another file of
+    the run may import: one that names the instance and its module, or a package whose
+    `__init__.py` names the module (a re-export). The test is on the text, so it errs towards
+    keeping a name."""
+    found = set()
+    for qualified, home in inlined.items():
+        module, name = shown(qualified).rpartition(".")[0].rpartition(".")[2], qualified.rpartition(".")[2]
+        spellings = {module} | {
+            p.parent.name
+            for p in files
+            if p.name == "__init__.py" and mentions_any(texts.read(p).old, frozenset({module}))
+        }
+        for path in files:
+            data = texts.read(path).old if path != home else b""
+            if mentions_any(data, frozenset({name})) and mentions_any(data, frozenset(spellings)):
+                found.add(qualified)
+                break
+    return found
 
 
 def _summaries(results: list[FileResult], outside: dict[str, str]) -> dict[str, ClassSummary]:
@@ -339,7 +366,7 @@ def process(
         analysis = kept.analysis(name, package, root, index, unsafe)
         result.findings = analysis.findings
         result.summaries, result.external_blockers = analysis.summaries, analysis.external_blockers
-        result.unsafe_uses = analysis.unsafe_uses
+        result.unsafe_uses, result.inlined = analysis.unsafe_uses, analysis.inlined
         if keep:
             result.context, result.analysis = ctx, analysis
         if analysis.has_fixes and not _superseded(index, result):

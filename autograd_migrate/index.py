@@ -68,6 +68,8 @@ class ProjectIndex:
     # qualified -> (why, fix level): a call site elsewhere cannot be rewritten (this run)
     blocked: dict[str, tuple[str, str]] = field(default_factory=dict)
     unsafe: set[str] = field(default_factory=set)  # classes with a call site elsewhere fixed unsafely
+    # "module.name": module-level names that other files of the run may import (engine._exported)
+    exported: set[str] = field(default_factory=set)
     names: frozenset[str] = frozenset()  # legacy_names(), fixed once per round: the text pre-filter
     # import roots that hold modules of the same name as another root (two copies of a package,
     # `examples/*/model.py`): their modules are named `ROOT::module` in the index
@@ -90,6 +92,9 @@ class ProjectIndex:
 
     def is_unsafe(self, qualified: str) -> bool:
         return qualified in self.unsafe
+
+    def is_exported(self, qualified: str) -> bool:
+        return qualified in self.exported
 
     def resolve(self, dotted: str, space: str = "") -> ClassSummary | None:
         """The class a dotted name means, through re-exports and module aliases; a name
@@ -173,6 +178,9 @@ class Recorded:
 
     def is_unsafe(self, qualified: str) -> bool:
         return self._ask("is_unsafe", qualified)
+
+    def is_exported(self, qualified: str) -> bool:
+        return self._ask("is_exported", qualified)
 
 
 def answers_same(index: ProjectIndex, answers: dict[tuple, object]) -> bool:

@@ -247,7 +247,8 @@ class ModuleInstance(Rule):
     applicability = "unsafe"
     why = (
         "A module-level instance is called wherever the module is imported, so its call sites cannot "
-        "all be found. Replacing it with a function of the same name and inputs keeps every caller "
+        "all be found. That holds even when the module calls it only once, if another file of the run "
+        "names it and its module (the one call is not inlined then: that would delete the name). Replacing it with a function of the same name and inputs keeps every caller "
         "working. It is unsafe: each call now gets its own ctx (legacy torch shared one object), "
         "the constructor body runs on every call, and the name now holds a function, which changes "
         "isinstance checks and pickling. Constructor arguments must be constants; any attribute "

@@ -216,6 +216,39 @@ def test_a_module_level_instance_becomes_a_function_that_its_importers_still_cal
 
 
 @pytest.mark.parametrize(
+    ("init", "user", "imported"),
+    [
+        ("", "from pkg.ops import grl", True),
+        ("from .ops import grl  # re-exported\n", "from pkg import grl", True),
+        ("", "from pkg.other import grl", False),
+    ],
+)
+def test_a_module_level_instance_called_once_stays_where_another_module_imports_it(
+    tmp_path: Path, init: str, user: str, imported: bool
+) -> None:
+    """Inlining the one call of `grl = GradReverse(0.5)` would delete `grl`; when another file
+    of the run imports it, `grl` stays, as a function (an unsafe fix)."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text(init)
+    (tmp_path / "pkg" / "ops.py").write_text(OPS + "\n\ngrl = GradReverse(0.5)\ny0 = grl(torch.ones(2))\n")
+    (tmp_path / "pkg" / "net.py").write_text(user + "\n\n\ndef head(x):\n    return grl(x) * 2\n")
+    assert cli("pkg", "--fix", cwd=tmp_path).returncode == (1 if imported else 0)
+    ops = (tmp_path / "pkg" / "ops.py").read_text()
+    if not imported:  # a safe fix: the instance goes
+        assert ops.endswith("\n\ny0 = GradReverse.apply(torch.ones(2), 0.5)\n")
+        return
+    assert "grl = GradReverse(0.5)\n" in ops  # only Neg migrated
+    assert cli("pkg", "--fix", "--unsafe-fixes", cwd=tmp_path).returncode == 0
+    ops = (tmp_path / "pkg" / "ops.py").read_text()
+    assert ops.endswith("\n\ndef grl(x):\n    return GradReverse.apply(x, 0.5)\ny0 = grl(torch.ones(2))\n")
+    run = subprocess.run(
+        [sys.executable, "-W", "error", "-c", "import torch; from pkg.net import head; print(head(torch.ones(1)))"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+
+
+@pytest.mark.parametrize(
     ("extra", "reason"),
     [
         ("\nk = 0.5\nscaled = GradReverse(k)\n", "built from values that are not constants"),

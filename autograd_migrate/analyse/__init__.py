@@ -48,7 +48,8 @@ def analyse(ctx: ModuleContext, place: Place | None = None, unsafe: bool = False
                 pos = ctx.pos(fc.node.name)
                 fc.blockers.append(Finding.of(Unsupported, pos, applicability=level, cls=fc.name, reason=reason))
     constructed = {call.func.value for call in ctx.survey.calls}
-    sites = {fc: SiteAnalysis(ctx, fc, unsafe) for fc in classes}
+    exported = _exported(place)
+    sites = {fc: SiteAnalysis(ctx, fc, unsafe, exported) for fc in classes}
     for fc, site in sites.items():
         if fc.legacy or fc.name in constructed:  # a modern class matters only where it is instantiated
             site.run()
@@ -75,11 +76,20 @@ def analyse(ctx: ModuleContext, place: Place | None = None, unsafe: bool = False
     if place is not None:
         _external_sites(ctx, place, result, frozen, unsafe)
         result.summaries = [summarize(place.module, fc, ctx.code) for fc in classes]
+        result.inlined |= {f"{place.module}.{name}" for site in sites.values() for name in site.inlined}
     variables, types, findings, removals = analyse_variables(ctx, frozen)
     result.variables, result.variable_types, result.import_removals = variables, types, removals
     result.findings += findings
     result.findings = sorted(set(result.findings))
     return result
+
+
+def _exported(place: Place | None):
+    """Whether other files may import a module-level name (`from ops import f`): known only
+    in a project run."""
+    if place is None:
+        return None
+    return lambda name: place.index.is_exported(f"{place.module}.{name}")
 
 
 def _level(fc, blockers: list[Finding], unsafe_sites: bool) -> str | None:
@@ -112,7 +122,7 @@ def _external_sites(ctx: ModuleContext, place: Place, result: ModuleAnalysis, fr
     class there (a class migrates with all its call sites or not at all)."""
     for summary, refs, rebound in external_uses(ctx, place):
         ext = ExternalClass(summary, place.index.blocked_by(summary.qualified))
-        site = SiteAnalysis(ctx, ext, unsafe)
+        site = SiteAnalysis(ctx, ext, unsafe, _exported(place))
         if rebound and ext.legacy:
             site.blockers.append(
                 Finding.of(
@@ -130,6 +140,7 @@ def _external_sites(ctx: ModuleContext, place: Place, result: ModuleAnalysis, fr
                 (f.line, f.code, f.message, f.applicability) for f in site.blockers
             ]
             ext.plan = None
+        result.inlined |= {f"{place.module}.{name}" for name in site.inlined}
         if _makes_unsafe_fix(site) and ext.plan is not None:
             result.unsafe_uses.add(summary.qualified)
         level = _level(

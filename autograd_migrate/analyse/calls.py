@@ -7,6 +7,8 @@ break once the class is static.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import libcst as cst
 
 from autograd_migrate import patterns as m
@@ -40,10 +42,19 @@ class _Blocked(Exception):
 class SiteAnalysis:
     """Sites and blockers of one class."""
 
-    def __init__(self, ctx: ModuleContext, fc: FunctionClass, unsafe: bool = False) -> None:
+    def __init__(
+        self,
+        ctx: ModuleContext,
+        fc: FunctionClass,
+        unsafe: bool = False,
+        exported: Callable[[str], bool] | None = None,
+    ) -> None:
+        """`exported(name)`: whether other files may import a module-level name of this module."""
         self.ctx = ctx
         self.fc = fc
         self.unsafe = unsafe  # plan the unsafe fixes too
+        self.exported = exported
+        self.inlined: list[str] = []  # module-level names of instances whose one call is inlined
         # AGM002/AGM003/AGM009, one per site, with its plan (None when it cannot be rewritten)
         self.site_findings: list[tuple[Finding, CallSitePlan | HeldPlan | None]] = []
         self.blockers: list[Finding] = []
@@ -203,12 +214,20 @@ class SiteAnalysis:
         )
 
     def _instance(self, ctor: cst.Call, assign: cst.Assign) -> None:
+        """`f = Fn(args)`: its one call takes the arguments and `f` goes, unless `f` is a
+        module attribute that other files import, which must stay (see _module_instance)."""
+        module_level, name = self._at_module_level(assign), assign.targets[0].target.value
+        if module_level and self.exported is not None and self.exported(name):
+            return self._module_instance(ctor, assign)
         try:
             self._single_use(ctor, assign)
         except _Blocked:
-            if not self._at_module_level(assign):
+            if not module_level:
                 raise
             self._module_instance(ctor, assign)
+        else:
+            if module_level:
+                self.inlined.append(name)
 
     def _at_module_level(self, assign: cst.Assign) -> bool:
         line = self.ctx.parent(assign)

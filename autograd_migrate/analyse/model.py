@@ -120,6 +120,7 @@ class ModuleAnalysis:
     summaries: list = field(default_factory=list)
     external_blockers: dict[str, list[tuple[int, str, str, str]]] = field(default_factory=dict)
     unsafe_uses: set[str] = field(default_factory=set)  # classes elsewhere whose sites here are unsafe fixes
+    inlined: set[str] = field(default_factory=set)  # "module.name": module-level instances it inlines
 
     @property
     def has_fixes(self) -> bool:
