@@ -347,6 +347,26 @@ def test_crlf_file_stays_crlf_everywhere(tmp_path):
     assert data == GRAD_REVERSE_FIXED.replace("\n", "\r\n").encode()
 
 
+def test_mixed_line_endings_keep_their_own_on_untouched_lines(tmp_path):
+    """A file whose lines end in both LF and CRLF: every line the rewrite leaves alone keeps its
+    own ending; inserted lines take the first line's. The result parses and is a fixed point."""
+    lines = GRAD_REVERSE.split("\n")
+    mixed = "".join(line + ("\r\n" if i % 2 else "\n") for i, line in enumerate(lines[:-1]))
+    path = write(tmp_path, "mixed.py", mixed)
+    assert run_cli("--fix", "mixed.py", cwd=tmp_path).returncode == 0
+    data = path.read_bytes()
+    ast.parse(data)
+    fixed = GRAD_REVERSE_FIXED.split("\n")
+    kept = [
+        (i, line) for i, line in enumerate(lines[:-1]) if line.strip() and fixed.count(line) == lines.count(line) == 1
+    ]
+    assert len(kept) >= 4
+    for i, line in kept:
+        assert (line + ("\r\n" if i % 2 else "\n")).encode() in data, line
+    assert b"\r" not in data.replace(b"\r\n", b"")
+    assert run_cli("mixed.py", cwd=tmp_path).returncode == 0
+
+
 def test_bom_is_kept(tmp_path):
     bom = b"\xef\xbb\xbf"
     path = write(tmp_path, "bom.py", bom + GRAD_REVERSE.encode())
