@@ -248,7 +248,8 @@ class ModuleInstance(Rule):
     why = (
         "A module-level instance is called wherever the module is imported, so its call sites cannot "
         "all be found. That holds even when the module calls it only once, if another file of the run "
-        "names it and its module (the one call is not inlined then: that would delete the name). Replacing it with a function of the same name and inputs keeps every caller "
+        "names it and its module (the one call is not inlined then: that would delete the name). "
+        "Replacing it with a function of the same name and inputs keeps every caller "
         "working. It is unsafe: each call now gets its own ctx (legacy torch shared one object), "
         "the constructor body runs on every call, and the name now holds a function, which changes "
         "isinstance checks and pickling. Constructor arguments must be constants; any attribute "
@@ -270,7 +271,11 @@ class CtorVarargs(Rule):
         "move its parameters to forward by hand"
     )
     applicability = "manual"
-    why = "Forward receives the constructor arguments positionally; their names must be known."
+    why = (
+        "Forward receives the constructor arguments positionally; their names must be known. "
+        "Varargs the constructor only passes on to `super().__init__` are no obstacle: Function's "
+        "constructor takes none, so they are dropped."
+    )
     invalid = LegacyFunction.invalid.replace("def __init__(self, k)", "def __init__(self, *args)").replace(
         "self.k = k", "self.k = args[0]"
     )

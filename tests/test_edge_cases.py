@@ -198,3 +198,24 @@ def test_comments_of_a_deleted_instance_line_survive() -> None:
     assert migrated(source).endswith(
         "def f(x):\n    # make the op\n    # doubles\n    return Scale.apply(x, 2.0)  # apply\n"
     )
+
+
+def test_varargs_only_passed_on_to_the_base_constructor_are_dropped() -> None:
+    """`__init__(self, lambd, *args, **kwargs)` handing them to `super().__init__`: Function's
+    constructor takes none, so only `lambd` moves; a caller passing more stays manual."""
+    cls = (
+        "class Rev(Function):\n"
+        "    def __init__(self, lambd, *args, **kwargs):\n"
+        "        super(Rev, self).__init__(*args, **kwargs)\n"
+        "        self.lambd = lambd\n\n"
+        "    def forward(self, x):\n"
+        "        return x.view_as(x)\n\n"
+        "    def backward(self, g):\n"
+        "        return -g * self.lambd\n\n\n"
+    )
+    new = migrated(HEAD + cls + "def f(x):\n    return Rev(0.5)(x)\n")
+    assert "    def forward(ctx, x, lambd):\n        ctx.lambd = lambd\n" in new
+    assert "args" not in new and "return Rev.apply(x, 0.5)\n" in new
+    assert "do not match its parameters" in reasons(HEAD + cls + "def f(x):\n    return Rev(0.5, 2)(x)\n")
+    used = cls.replace("        self.lambd = lambd\n", "        self.lambd = lambd\n        self.rest = args\n")
+    assert run(HEAD + used + "def f(x):\n    return Rev(0.5)(x)\n").new is None  # `args` is used: AGM101

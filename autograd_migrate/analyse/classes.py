@@ -576,13 +576,20 @@ def _own_nodes(fn: cst.FunctionDef, matcher) -> list[cst.CSTNode]:
 
 
 def _only_forwards_varargs(ctx: ModuleContext, init: cst.FunctionDef) -> bool:
-    """`def __init__(self, *args, **kwargs): super().__init__(*args, **kwargs)` and nothing else."""
-    calls = [
-        small for stmt in statements(init.body) if isinstance(stmt, cst.SimpleStatementLine) for small in stmt.body
-    ]
-    return all(
-        (args := _super_init_args(ctx, small)) is not None and all(a.star for a in args) for small in calls
-    ) and not any(not isinstance(stmt, cst.SimpleStatementLine) for stmt in statements(init.body))
+    """`*args, **kwargs` used only to pass them on to the base constructor
+    (`super().__init__(*args, **kwargs)`): Function's takes none, so no caller gave any."""
+    ps = init.params
+    star = {p.name.value for p in (ps.star_arg, ps.star_kwarg) if isinstance(p, cst.Param)}
+    passed = {
+        arg.value
+        for stmt in statements(init.body)
+        if isinstance(stmt, cst.SimpleStatementLine)
+        for small in stmt.body
+        for arg in _super_init_args(ctx, small) or ()
+        if arg.star and isinstance(arg.value, cst.Name)
+    }
+    uses = [n for n in find(init.body, m.Name()) if n.value in star and not ctx.is_label(n)]
+    return bool(star) and all(n in passed for n in uses)
 
 
 def _super_init_args(ctx: ModuleContext, small: cst.CSTNode) -> list[cst.Arg] | None:
