@@ -18,7 +18,16 @@ from autograd_migrate.discover import (
     outside_modules,
     uncovered_roots,
 )
-from autograd_migrate.index import Aliases, ClassSummary, ProjectIndex, Recorded, answers_same, shown, spaces_of
+from autograd_migrate.index import (
+    Aliases,
+    ClassSummary,
+    ProjectIndex,
+    Recorded,
+    answers_same,
+    namespace_aliases,
+    shown,
+    spaces_of,
+)
 from autograd_migrate.rules import Finding
 
 if TYPE_CHECKING:
@@ -122,7 +131,7 @@ def _rounds(
         index.names = frozenset(index.legacy_names())
         read = ((p, texts.read(p).old) for p in files)
         holders = ((p, d) for p, d in read if p.name == "__init__.py" or texts.names(p, d, index.names))
-        index.aliases = ahead.aliases.collect(holders, index)
+        index.aliases = {**namespace_aliases(files, index.spaces), **ahead.aliases.collect(holders, index)}
         index.names = frozenset(index.legacy_names())  # with the names the aliases give
         checked: set[str] = set()  # module-level names found not to be imported elsewhere
         for _ in range(_MAX_ROUNDS):

@@ -8,6 +8,7 @@ several processes) and handed to every file of the second pass; a clean tree nev
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,33 @@ def _spellings(dotted: str, space: str) -> list[str]:
 def shown(qualified: str) -> str:
     """A qualified name as messages show it, without its root space."""
     return qualified.rpartition(SPACE)[2]
+
+
+def namespace_aliases(files: list[Path], spaces: dict[str, str]) -> dict[str, str]:
+    """Longer spellings of the modules found under directories without `__init__.py`: a file
+    run from `src/` imports `src/models/layers/loss.py` as `models.layers.loss` (an implicit
+    namespace package), which module_name calls `loss`. Each directory above a module's import
+    root, up to the top of the run, gives one spelling: `models.layers.loss` -> `loss`."""
+    if len(files) < 2:
+        return {}
+    top = os.path.commonpath([os.path.abspath(f) for f in files])
+    aliases: dict[str, str] = {}
+    for path in files:
+        module, _, root = module_name(path)
+        if root in spaces or not module:
+            continue
+        head = module.partition(".")[0]
+        above, directory = [], root
+        while _within(directory, top) and directory != top:
+            directory, name = os.path.split(directory)
+            above.insert(0, name)
+            if all(part.isidentifier() for part in above):
+                aliases.setdefault(".".join([*above, head]), head)
+    return aliases
+
+
+def _within(path: str, top: str) -> bool:
+    return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
 
 
 def spaces_of(files: list[Path]) -> dict[str, str]:
@@ -117,9 +145,18 @@ class ProjectIndex:
                 return None
         return None
 
-    def may_lead_to_class(self, dotted: str, space: str = "") -> bool:
-        """Whether a dotted name, or a name under it, can mean a class of the index."""
-        return any(name in self._prefixes() for name in _spellings(dotted, space))
+    def may_lead_to_class(self, dotted: str, space: str = "", hops: int = 0) -> bool:
+        """Whether a dotted name, or a name under it, can mean a class of the index (also
+        through an alias of a module above it: `models.ops.Fn` where `models.ops` means `ops`)."""
+        for name in _spellings(dotted, space):
+            if name in self._prefixes():
+                return True
+            head = name
+            while "." in head and hops < _MAX_HOPS:
+                head = head.rpartition(".")[0]
+                if head in self.aliases:
+                    return self.may_lead_to_class(self.aliases[head] + name[len(head) :], space, hops + 1)
+        return False
 
     def _prefixes(self) -> frozenset[str]:
         """Every key of `classes` and `aliases` and every dotted name above one, kept until either changes."""

@@ -318,3 +318,24 @@ def test_the_name_prefilter_looks_for_whole_identifiers(text: bytes, named: bool
     from autograd_migrate.discover import mentions_any
 
     assert mentions_any(text, frozenset({"R", "Fné", "Scale"})) is named
+
+
+def test_call_sites_reach_a_class_in_an_implicit_namespace_package(tmp_path: Path) -> None:
+    """No `__init__.py` anywhere: `train.py`, run from `src/`, imports the class as
+    `models.layers.loss.Scale`; the call site is rewritten with the definition."""
+    layers = tmp_path / "src" / "models" / "layers"
+    layers.mkdir(parents=True)
+    (layers / "loss.py").write_text(OPS)
+    (tmp_path / "src" / "train.py").write_text(
+        "import torch\nfrom models.layers.loss import Scale\nimport models.layers.loss as L\n\n\n"
+        "def run(x):\n    return Scale(2.0)(x) + L.Scale(3.0)(x)\n\n\n"
+        "print(run(torch.ones(2, requires_grad=True)).sum().item())\n"
+    )
+    proc = cli(".", "--fix", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "return Scale.apply(x, 2.0) + L.Scale.apply(x, 3.0)\n" in (tmp_path / "src" / "train.py").read_text()
+    run = subprocess.run(
+        [sys.executable, "-W", "error", "train.py"], cwd=tmp_path / "src", capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "10.0"
