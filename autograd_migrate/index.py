@@ -79,6 +79,7 @@ class ClassSummary:
     methods: frozenset[str] = frozenset()
     plain_methods: frozenset[str] = frozenset()  # methods that become static and take ctx
     random_init: bool = False  # its constructor draws random numbers
+    stateful: bool = False  # split into a plain class and a nested Function: its call sites stay
     # for subclasses and bases in other modules: the class statement, and its Function bases
     source: str = ""
     bases: tuple[str, ...] = ()

@@ -262,6 +262,70 @@ class ModuleInstance(Rule):
     )
 
 
+class StatefulInstance(Rule):
+    code = "AGM011"
+    name = "stateful-instance"
+    summary = (
+        "State kept on one instance from call to call: `Fn` becomes a plain class whose instances "
+        "apply a nested static `Fn.Function` (unsafe fix)."
+    )
+    message = (
+        "`{cls}` keeps state on its instances from call to call: "
+        "--unsafe-fixes makes it a plain class whose instances call `{cls}.Function.apply(inputs..., self)`"
+    )
+    applicability = "unsafe"
+    why = (
+        "A gradient-reversal layer that counts its calls (`self.iter_num += 1`) to schedule its "
+        "coefficient, built once and called on every step, possibly from another module: the "
+        "standard migration has nowhere to keep that state. The fix keeps `Fn` as a plain class: "
+        "its constructor, helpers and attributes stay, and calling an instance applies the nested "
+        "static `Fn.Function` with the instance as the last input, which forward keeps on ctx for "
+        "backward. No call site changes, in any module: instances are built, passed around, called "
+        "and read as before, and share their state between calls as legacy torch did. It is unsafe "
+        "because `Fn` is no longer a Function (isinstance checks, `Fn.apply`, pickled instances) "
+        "and overlapping calls of one instance share every attribute. It is refused for classes "
+        "with Function bases or subclasses, `super()` in forward or backward, and uses of "
+        "`Fn.apply`/`Fn.forward` anywhere."
+    )
+    invalid = _IMPORTS + (
+        "class Reverse(Function):\n"
+        "    def __init__(self, high=1.0):\n"
+        "        super().__init__()\n"
+        "        self.calls = 0\n"
+        "        self.high = high\n\n"
+        "    def forward(self, x):\n"
+        "        self.calls += 1\n"
+        "        return x.view_as(x)\n\n"
+        "    def backward(self, g):\n"
+        "        return -g * min(self.calls / 100, self.high)\n\n\n"
+        "def train(batches):\n"
+        "    grl = Reverse()\n"
+        "    return [grl(x).sum() for x in batches]\n"
+    )
+    fixed = _IMPORTS + (
+        "class Reverse:\n"
+        "    def __init__(self, high=1.0):\n"
+        "        super().__init__()\n"
+        "        self.calls = 0\n"
+        "        self.high = high\n\n"
+        "    def __call__(self, x):\n"
+        "        return Reverse.Function.apply(x, self)\n\n"
+        "    class Function(Function):\n"
+        "        @staticmethod\n"
+        "        def forward(ctx, x, state):\n"
+        "            ctx.state = state\n"
+        "            state.calls += 1\n"
+        "            return x.view_as(x)\n\n"
+        "        @staticmethod\n"
+        "        def backward(ctx, g):\n"
+        "            state = ctx.state\n"
+        "            return -g * min(state.calls / 100, state.high), None\n\n\n"
+        "def train(batches):\n"
+        "    grl = Reverse()\n"
+        "    return [grl(x).sum() for x in batches]\n"
+    )
+
+
 class CtorVarargs(Rule):
     code = "AGM101"
     name = "ctor-varargs"
@@ -370,6 +434,7 @@ RULES: dict[str, type[Rule]] = {
         VariableType,
         HeldInstance,
         ModuleInstance,
+        StatefulInstance,
         CtorVarargs,
         InstanceReused,
         SelfIntrospection,

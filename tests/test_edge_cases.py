@@ -137,14 +137,31 @@ def test_tuple_valued_backward_returns_are_spread_and_ambiguous_ones_refused() -
     assert "may be one gradient or a tuple" in reasons(helper)
 
 
-def test_state_accumulated_across_calls_of_one_instance_is_refused() -> None:
-    source = HEAD + (
-        "class Warmup(Function):\n"
-        "    def __init__(self):\n        self.n = 0\n\n"
-        "    def forward(self, x):\n        self.n += 1\n        return x.clone()\n\n"
-        "    def backward(self, g):\n        return g * min(1.0, self.n / 100)\n"
+WARMUP = (
+    "class Warmup(Function):\n"
+    "    def __init__(self):\n        self.n = 0\n\n"
+    "    def forward(self, x):\n        self.n += 1\n        return x.clone()\n\n"
+    "    def backward(self, g):\n        return g * min(1.0, self.n / 100)\n"
+)
+
+
+def test_state_accumulated_across_calls_is_kept_on_the_instance_only_as_an_unsafe_fix() -> None:
+    """The class becomes the state (AGM011); refused where the split would break a use."""
+    result = run(HEAD + WARMUP)
+    assert result.new is None and {f.code for f in result.findings} == {"AGM001", "AGM011"}
+    new = process(Path("case.py"), (HEAD + WARMUP).encode(), unsafe=True).new.decode()
+    assert (
+        "class Warmup:\n" in new
+        and "    def __call__(self, x):\n        return Warmup.Function.apply(x, self)\n" in new
     )
-    assert "updates `self.n`, which the constructor set" in reasons(source)
+    for use in [
+        "y = Warmup.apply(torch.ones(1))\n",
+        "y = Warmup().forward(torch.ones(1))\n",
+        "class Later(Warmup):\n    pass\n",
+    ]:
+        refused = process(Path("case.py"), (HEAD + WARMUP + "\n\n" + use).encode(), unsafe=True)
+        assert refused.new is None and "AGM011" not in {f.code for f in refused.findings}, use
+        assert any("updates `self.n`, which the constructor set" in f.message for f in refused.findings)
 
 
 def test_evaluation_order_matters_only_when_both_sides_do_work() -> None:

@@ -259,3 +259,55 @@ def test_module_level_instances_that_stay_manual(extra: str, reason: str) -> Non
     result = process(Path("ops.py"), (OPS + extra).encode(), unsafe=True)
     assert b"def __init__(self, lambd=1.0)" in result.new  # GradReverse stays; Neg migrates
     assert any(reason in f.message for f in result.findings), result.findings
+
+
+STATEFUL = """\
+import torch
+
+
+class AdversarialLayer(torch.autograd.Function):
+    def __init__(self, high=1.0):
+        self.iter_num = 0
+        self.high = high
+
+    def forward(self, input):
+        self.iter_num += 1
+        return input * 1.0
+
+    def backward(self, grad_output):
+        return -grad_output * self.high * self.iter_num
+"""
+
+
+def test_an_instance_keeping_state_across_modules_migrates_as_its_own_state(tmp_path: Path) -> None:
+    """thuml's gradient-reversal layer: built in the training script, passed to a loss function
+    in another module, called on every step; backward reads the count of calls so far."""
+    (tmp_path / "net.py").write_text(STATEFUL)
+    (tmp_path / "loss.py").write_text("def transfer(features, grl):\n    return grl(features).sum()\n")
+    (tmp_path / "train.py").write_text(
+        "import torch\nimport net\nfrom loss import transfer\n\n"
+        "grl = net.AdversarialLayer(high=0.5)\nx = torch.ones(2, requires_grad=True)\n"
+        "for _ in range(3):\n    transfer(x, grl).backward()\n"
+        "print(grl.iter_num, x.grad.tolist())\n"
+    )
+    plain = cli(".", "--fix", cwd=tmp_path)
+    assert plain.returncode == 1 and "AGM011" in plain.stdout
+    assert "class AdversarialLayer(torch.autograd.Function)" in (tmp_path / "net.py").read_text()
+    assert cli(".", "--fix", "--unsafe-fixes", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "loss.py").read_text() == "def transfer(features, grl):\n    return grl(features).sum()\n"
+    run = subprocess.run(
+        [sys.executable, "-W", "error", "train.py"], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "3 [-3.0, -3.0]"  # -0.5 * (1 + 2 + 3), as legacy torch computed it
+    assert cli(".", "--unsafe-fixes", cwd=tmp_path).returncode == 0
+
+
+def test_a_use_in_another_module_that_the_split_would_break_keeps_the_class(tmp_path: Path) -> None:
+    (tmp_path / "net.py").write_text(STATEFUL)
+    (tmp_path / "use.py").write_text("from net import AdversarialLayer\n\ny = AdversarialLayer.apply\n")
+    proc = cli(".", "--fix", "--unsafe-fixes", "--output-format", "json", cwd=tmp_path)
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert not doc["changed_files"]
+    assert any("its call site at use.py:3 cannot be rewritten" in f["message"] for f in doc["findings"])

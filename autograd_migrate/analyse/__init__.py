@@ -12,9 +12,17 @@ from autograd_migrate.analyse.classes import FunctionClass, block_related, find_
 from autograd_migrate.analyse.context import ModuleContext
 from autograd_migrate.analyse.model import HeldPlan, ModuleAnalysis, ModuleInstancePlan
 from autograd_migrate.analyse.project import ExternalClass, Outside, external_uses, summarize
+from autograd_migrate.analyse.stateful import plan_stateful, stateful_uses
 from autograd_migrate.analyse.variables import analyse_variables
 from autograd_migrate.index import ProjectIndex, Recorded
-from autograd_migrate.rules import Finding, LegacyFunction, MarkSharedStorage, SavedVariables, Unsupported
+from autograd_migrate.rules import (
+    Finding,
+    LegacyFunction,
+    MarkSharedStorage,
+    SavedVariables,
+    StatefulInstance,
+    Unsupported,
+)
 from autograd_migrate.syntax import find
 
 __all__ = ["ModuleContext", "Place", "analyse"]
@@ -57,6 +65,15 @@ def analyse(ctx: ModuleContext, place: Place | None = None, unsafe: bool = False
             fc.plan = None
         fc.blockers += site.blockers
     block_related(ctx, classes, {fc: site.references for fc, site in sites.items()}, others)
+    for fc in classes:  # kept legacy for its state: split it, unless a use in another module forbids
+        if fc.legacy and fc.plan is None:
+            related = bool(fc.bases) or any(fc in c.family()[1:] for c in [*classes, *others])
+            fc.stateful = plan_stateful(ctx, fc, fc.blockers, sites[fc], related)
+            blocked = place.index.blocked_by(f"{place.module}.{fc.name}") if place is not None else None
+            if fc.stateful is not None and blocked is not None:
+                fc.stateful, (reason, level) = None, blocked
+                pos = ctx.pos(fc.node.name)
+                fc.blockers.append(Finding.of(Unsupported, pos, applicability=level, cls=fc.name, reason=reason))
 
     frozen = [fc.node for fc in classes if fc.legacy and fc.plan is None]
     for fc in classes:
@@ -64,6 +81,9 @@ def analyse(ctx: ModuleContext, place: Place | None = None, unsafe: bool = False
             place is not None and place.index.is_unsafe(f"{place.module}.{fc.name}")
         )
         level = _level(fc, fc.blockers, unsafe_sites)
+        if fc.stateful is not None:
+            _stateful_findings(ctx, fc, result, unsafe)
+            continue
         if fc.legacy:
             result.findings.append(_class_finding(ctx, fc, level).but(fixable=fc.plan is not None, applicability=level))
             if fc.plan is not None:
@@ -82,6 +102,15 @@ def analyse(ctx: ModuleContext, place: Place | None = None, unsafe: bool = False
     result.findings += findings
     result.findings = sorted(set(result.findings))
     return result
+
+
+def _stateful_findings(ctx: ModuleContext, fc, result: ModuleAnalysis, unsafe: bool) -> None:
+    """A class split for its state: what kept it legacy is answered, and its sites stay."""
+    pos = ctx.pos(fc.node.name)
+    result.findings.append(_class_finding(ctx, fc, "unsafe").but(fixable=unsafe, applicability="unsafe"))
+    result.findings.append(Finding.of(StatefulInstance, pos, fixable=unsafe, cls=fc.name))
+    if unsafe:
+        result.stateful.append(fc.stateful)
 
 
 def _exported(place: Place | None):
@@ -121,6 +150,12 @@ def _external_sites(ctx: ModuleContext, place: Place, result: ModuleAnalysis, fr
     """Call sites of classes defined in other modules; what cannot be rewritten here blocks the
     class there (a class migrates with all its call sites or not at all)."""
     for summary, refs, rebound in external_uses(ctx, place):
+        if summary.stateful:  # its call sites stay as they are; a few uses forbid the split
+            blockers = stateful_uses(ctx, summary.name, refs, rebound)
+            result.findings += blockers
+            if blockers:
+                result.external_blockers[summary.qualified] = [(f.line, f.code, f.message, "manual") for f in blockers]
+            continue
         ext = ExternalClass(summary, place.index.blocked_by(summary.qualified))
         site = SiteAnalysis(ctx, ext, unsafe, _exported(place))
         if rebound and ext.legacy:

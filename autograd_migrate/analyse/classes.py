@@ -13,7 +13,7 @@ import libcst as cst
 
 from autograd_migrate import patterns as m
 from autograd_migrate.analyse.context import ModuleContext
-from autograd_migrate.analyse.model import ApplySignature, ClassPlan, MethodPlan, Param
+from autograd_migrate.analyse.model import ApplySignature, ClassPlan, MethodPlan, Param, StatefulPlan
 from autograd_migrate.index import shown
 from autograd_migrate.rules import CtorVarargs, Finding, SelfIntrospection, Unsupported
 from autograd_migrate.syntax import find, is_filler, statements
@@ -70,6 +70,7 @@ class FunctionClass:
     others: list[cst.Arg] = field(default_factory=list)  # bases that are not Function classes
     origin: ModuleContext | None = None  # the parse of a class of another module
     qualified: str | None = None  # a class of another module
+    stateful: StatefulPlan | None = None  # kept legacy for its state: split instead (analyse.stateful)
 
     @property
     def name(self) -> str:

@@ -106,10 +106,25 @@ class VariablePlan:
     context: int = 1  # the precedence the spot of the call requires (see precedence.required)
 
 
+@dataclass(eq=False)
+class StatefulPlan:
+    """A class split into a plain class of the same name (the state) and a nested static
+    Function (see analyse.stateful)."""
+
+    node: cst.ClassDef
+    forward: cst.FunctionDef
+    backward: cst.FunctionDef
+    refs: dict[cst.FunctionDef, dict[cst.Name, bool]]  # uses of `self`: True where it means ctx
+    ctx_name: str
+    state: str  # forward's new last parameter
+    returns: dict[cst.Return, bool]  # backward's returns: True for a tuple display
+
+
 @dataclass
 class ModuleAnalysis:
     findings: list[Finding] = field(default_factory=list)
     classes: list[ClassPlan] = field(default_factory=list)
+    stateful: list[StatefulPlan] = field(default_factory=list)
     sites: list[CallSitePlan | HeldPlan | ModuleInstancePlan] = field(default_factory=list)
     variables: list[VariablePlan] = field(default_factory=list)
     variable_types: list[cst.CSTNode] = field(default_factory=list)  # -> torch.Tensor

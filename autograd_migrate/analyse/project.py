@@ -33,6 +33,7 @@ def summarize(module: str, fc, code_for_node) -> ClassSummary:
         methods=frozenset(members),
         plain_methods=frozenset(n for n in members if fc.is_plain_method(n)),
         random_init=fc.draws_random_at_init(),
+        stateful=fc.stateful is not None,
         source=code_for_node(fc.node),
         bases=tuple(b.qualified or f"{module}.{b.name}" for b in fc.bases),
     )

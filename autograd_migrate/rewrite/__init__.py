@@ -9,6 +9,7 @@ from autograd_migrate.analyse.model import ModuleAnalysis
 from autograd_migrate.rewrite.calls import add_site_edits
 from autograd_migrate.rewrite.classes import add_class_edits
 from autograd_migrate.rewrite.edits import Edits
+from autograd_migrate.rewrite.stateful import add_stateful_edits
 from autograd_migrate.rewrite.variables import add_import_edits, add_variable_edits
 
 
@@ -16,6 +17,8 @@ def rewrite(ctx: ModuleContext, analysis: ModuleAnalysis) -> cst.Module:
     edits = Edits(ctx.survey.parents)
     for plan in analysis.classes:
         add_class_edits(edits, plan)
+    for stateful in analysis.stateful:
+        add_stateful_edits(edits, stateful)
     for site in analysis.sites:
         add_site_edits(edits, site)
     for variable in analysis.variables:

@@ -9,7 +9,7 @@ from autograd_migrate.precedence import STARRED, parenthesize
 from autograd_migrate.rewrite.edits import Edits, tight_equal
 from autograd_migrate.syntax import is_docstring, is_filler, statements
 
-_NONE = cst.Name("None")
+NONE = cst.Name("None")
 
 
 def add_class_edits(edits: Edits, plan: ClassPlan) -> None:
@@ -22,7 +22,7 @@ def add_class_edits(edits: Edits, plan: ClassPlan) -> None:
     for call, pass_ctx in plan.helper_calls.items():
         edits.add(call, lambda c, pass_ctx=pass_ctx: _helper_call(c, plan.name, pass_ctx))
     for ret, (n_inputs, spread) in plan.returns.items():
-        edits.add(ret, lambda r, n=n_inputs, s=spread: _extend_return(r, n, len(plan.signature.ctor), s))
+        edits.add(ret, lambda r, n=n_inputs, s=spread: extend_return(r, n, len(plan.signature.ctor), s))
     edits.delete |= plan.deletions
     edits.add(plan.node, lambda c: _rewrite_class(c, plan))
 
@@ -35,10 +35,10 @@ def _helper_call(call: cst.Call, cls: str, pass_ctx: bool) -> cst.Call:
 
 
 def _nones(count: int) -> list[cst.Element]:
-    return [cst.Element(_NONE) for _ in range(max(count, 0))]
+    return [cst.Element(NONE) for _ in range(max(count, 0))]
 
 
-def _extend_return(ret: cst.Return, n_inputs: int, n_extra: int, spread: bool) -> cst.Return:
+def extend_return(ret: cst.Return, n_inputs: int, n_extra: int, spread: bool) -> cst.Return:
     """One more `None` gradient per former constructor parameter, after a gradient (or `None`)
     for every input of forward: inputs the legacy call left to their defaults got none."""
     value = ret.value
@@ -102,7 +102,7 @@ def _absorb_init(forward: cst.FunctionDef, init: cst.FunctionDef) -> cst.Functio
     appended = []
     for p in moved:
         if p.default is None and defaulted:
-            p = p.with_changes(default=_NONE, equal=tight_equal())
+            p = p.with_changes(default=NONE, equal=tight_equal())
         defaulted = defaulted or p.default is not None
         appended.append(p.with_changes(comma=cst.MaybeSentinel.DEFAULT, star=""))
     if appended and params:
