@@ -85,6 +85,19 @@ def test_runnable_fixtures_verify_equivalent(tmp_path: Path) -> None:
     assert fft["gradcheck_before"] == fft["gradcheck_after"] == "failed"
     assert all(v["inputs_from"] for v in found)
     assert any(v["class"] == "ScaleGradient" for v in found)  # the unsafe fixture's class
+    warm = next(v for v in found if v["class"] == "WarmReverse")  # AGM011: a class split for its state
+    assert "three calls of one instance agree" in warm["detail"]
+
+
+def test_a_split_class_that_loses_state_between_calls_is_different(tmp_path: Path) -> None:
+    """The first call of a fresh instance agrees; only the second shows the state is lost."""
+    fixture = FIXTURES / "stateful_instance"
+    wrong = (fixture / "after_unsafe.py").read_text()
+    wrong = wrong.replace("ctx.state = state\n", "ctx.state = state = copy.copy(state)\n")
+    (tmp_path / "wrong.py").write_text("import copy\n" + wrong)
+    proc = cli("verify", fixture / "before.py", tmp_path / "wrong.py", "--output-format", "json")
+    (found,) = json.loads(proc.stdout)["verifications"]
+    assert found["status"] == "different" and found["detail"].startswith("call 2 of one instance"), found
 
 
 def test_unruly_classes_are_reported_and_the_run_goes_on() -> None:

@@ -59,7 +59,7 @@ def jobs_for_run(results: list[FileResult], timeout: float | None) -> list[Job]:
         by_root.setdefault(root, {})[module] = [str(r.path), r.old.decode(r.encoding), r.new.decode(r.encoding)]
     jobs: list[Job] = []
     for result in changed:
-        classes = [plan.node for plan in result.analysis.classes]
+        classes = [plan.node for plan in [*result.analysis.classes, *result.analysis.stateful]]
         siblings = by_root[module_name(result.path)[2]]
         jobs += jobs_for(result, classes, result.path, result.new.decode(result.encoding), timeout, siblings)
     return jobs

@@ -149,6 +149,9 @@ class Calls:
     inputs: list[inspect.Parameter]
     ctor: list[inspect.Parameter]
     slots: list[tuple[str, int | str, inspect.Parameter]]  # ("input", i, p) or ("ctor", name, p)
+    # AGM011: the migration is a plain class whose instances apply `migrated.Function`; both
+    # sides are then called as instances, and each function made below keeps its own instance
+    stateful: bool = False
 
     @classmethod
     def of(cls, legacy: type, migrated: type) -> Calls:
@@ -157,6 +160,8 @@ class Calls:
         own_init = init is not None and not getattr(init, "__module__", "").startswith("torch")
         kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
         ctor = [p for p in _params(init, True) if p.kind in kinds] if own_init else []
+        if is_stateful(migrated):
+            return cls(legacy, migrated, inputs, ctor, [], stateful=True)
         params = [p for p in _params(migrated.forward, True) if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         in_names, ctor_names = [p.name for p in inputs], [p.name for p in ctor]
         by_name = {p.name for p in params} == {*in_names, *ctor_names} and len(params) == len(in_names) + len(ctor)
@@ -183,12 +188,16 @@ class Calls:
         return {name: values.arguments[name] for name in (p.name for p in self.ctor)}
 
     def legacy_fn(self, values: dict, era: str) -> Callable:
+        if self.stateful:  # one instance for every call, as the legacy caller kept it
+            return run_legacy(self.legacy, era=era, instance=self.legacy(**copy.deepcopy(values)))
         # every run gets its own copy: a legacy backward may update a table it was given in place
         return lambda *xs: run_legacy(self.legacy, (), copy.deepcopy(values), era=era)(*xs)
 
     def migrated_fn(self, n_given: int, values: dict) -> Callable:
         """`Fn.apply` with the inputs and `values` in the migrated forward's order; a constructor
         parameter missing from `values`, or an input not given, takes the migrated default."""
+        if self.stateful:
+            return self.migrated(**copy.deepcopy(values))
         fixed: list[tuple[int | None, object, bool]] = []  # (input index | None, value, a default?)
         for kind, key, param in self.slots:
             if kind == "input" and key < n_given:
@@ -390,13 +399,19 @@ def _verify(job: Job) -> Verification:
     if not (isinstance(legacy, type) and is_legacy_function(legacy)):
         result.detail = "not a legacy Function reachable at module level"
         return result
-    if not isinstance(migrated, type) or not hasattr(migrated, "apply"):
+    if not isinstance(migrated, type) or not (hasattr(migrated, "apply") or is_stateful(migrated)):
         return _verdict(result, "different", "the migrated module has no Function of that name")
     try:
         calls = Calls.of(legacy, migrated)
     except Refused as exc:
         return _verdict(result, "different", str(exc))
     return _run(job, calls, result)
+
+
+def is_stateful(migrated: type) -> bool:
+    """A class split for its state (AGM011): plain, with the nested static `Function`."""
+    nested = getattr(migrated, "Function", None)
+    return not hasattr(migrated, "apply") and isinstance(nested, type) and issubclass(nested, Function)
 
 
 def _verdict(result: Verification, status: str, detail: str) -> Verification:
@@ -433,6 +448,12 @@ def _run(job: Job, calls: Calls, result: Verification) -> Verification:
 
 def _judge(calls: Calls, inputs: list, values: dict, era: str, before: Side, result: Verification):
     names = [p.name for p in calls.inputs]
+    if calls.stateful:  # state builds up over the calls of one instance: compare three in a row
+        legacy_fn, migrated_fn = calls.legacy_fn(values, era), calls.migrated_fn(len(inputs), values)
+        for step in (1, 2, 3):
+            what, _ = compare(run_side(legacy_fn, inputs), run_side(migrated_fn, inputs), names)
+            if what:
+                return _verdict(result, "different", f"call {step} of one instance: {what}")
     try:
         after = run_side(calls.migrated_fn(len(inputs), values), inputs)
     except Refused as exc:
@@ -445,6 +466,8 @@ def _judge(calls: Calls, inputs: list, values: dict, era: str, before: Side, res
     notes = [
         "outputs and gradients identical" if close == 0 else f"outputs and gradients agree (max abs diff {close:.3g})"
     ]
+    if calls.stateful:
+        notes.insert(0, "three calls of one instance agree")
     for label, other in _other_ctor_values(calls, values):
         legacy_side = run_side(calls.legacy_fn(other, era), inputs)
         if legacy_side.error:
