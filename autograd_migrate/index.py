@@ -127,7 +127,8 @@ class ProjectIndex:
 
     def resolve(self, dotted: str, space: str = "") -> ClassSummary | None:
         """The class a dotted name means, through re-exports and module aliases; a name
-        imported in the root `space` means that root's module first."""
+        imported in the root `space` means that root's module first. Failing those, the one
+        class whose module and name end the same way (see _by_suffix)."""
         for _ in range(_MAX_HOPS):
             names = _spellings(dotted, space)
             found = next((self.classes[n] for n in names if n in self.classes), None)
@@ -143,8 +144,25 @@ class ProjectIndex:
                     dotted = f"{self.aliases[head]}.{rest}" if rest else self.aliases[head]
                     break
             else:
-                return None
+                return self._by_suffix(dotted)
         return None
+
+    def _by_suffix(self, dotted: str) -> ClassSummary | None:
+        """A name no root of the run gives (a script that set sys.path itself, an install that
+        maps `mypkg` to `src/`): the one class whose name and module end it, or that it ends
+        (`mypkg.functions.reverse.GradReverse` for `functions.reverse.GradReverse`)."""
+        found = self.ending(dotted)
+        return self.classes[found[0]] if len(found) == 1 else None
+
+    def ending(self, dotted: str) -> tuple[str, ...]:
+        """The classes (qualified) whose name and module end `dotted`, or that it ends."""
+        if "." not in dotted:
+            return ()
+        return tuple(
+            q
+            for q in self.classes
+            if "." in (name := shown(q)) and (name.endswith("." + dotted) or dotted.endswith("." + name))
+        )
 
     def may_lead_to_class(self, dotted: str, space: str = "", hops: int = 0) -> bool:
         """Whether a dotted name, or a name under it, can mean a class of the index (also
@@ -219,6 +237,9 @@ class Recorded:
 
     def is_exported(self, qualified: str) -> bool:
         return self._ask("is_exported", qualified)
+
+    def ending(self, dotted: str) -> tuple[str, ...]:
+        return self._ask("ending", dotted)
 
 
 def answers_same(index: ProjectIndex, answers: dict[tuple, object]) -> bool:

@@ -339,3 +339,22 @@ def test_call_sites_reach_a_class_in_an_implicit_namespace_package(tmp_path: Pat
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "10.0"
+
+
+@pytest.mark.parametrize("copies", [1, 2])
+def test_an_import_no_root_gives_reaches_the_one_class_whose_name_ends_it(tmp_path: Path, copies: int) -> None:
+    """`from mypkg.functions.ops import Scale` where an install maps `mypkg` to `src/`: the one
+    class `functions.ops.Scale` of the run is meant. With two such classes nothing is guessed."""
+    for root in ["src", "vendor"][:copies]:
+        (tmp_path / root / "functions").mkdir(parents=True)
+        (tmp_path / root / "functions" / "__init__.py").write_text("")
+        (tmp_path / root / "functions" / "ops.py").write_text(OPS)
+    (tmp_path / "train.py").write_text(
+        "import torch\nfrom mypkg.functions.ops import Scale\n\n\ndef run(x):\n    return Scale(2.0)(x)\n"
+    )
+    proc = cli(".", "--fix", cwd=tmp_path)
+    rewritten = "return Scale.apply(x, 2.0)\n" in (tmp_path / "train.py").read_text()
+    assert rewritten is (copies == 1)
+    assert proc.returncode == copies - 1  # the guess it does not make is reported
+    if copies == 2:
+        assert "train.py:2:1: AGM106" in proc.stdout and "(under vendor)" in proc.stdout, proc.stdout

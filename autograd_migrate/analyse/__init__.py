@@ -11,7 +11,7 @@ from autograd_migrate.analyse.calls import SiteAnalysis, waits_for_unsafe
 from autograd_migrate.analyse.classes import FunctionClass, block_related, find_function_classes, plan_classes
 from autograd_migrate.analyse.context import ModuleContext
 from autograd_migrate.analyse.model import HeldPlan, ModuleAnalysis, ModuleInstancePlan
-from autograd_migrate.analyse.project import ExternalClass, Outside, external_uses, summarize
+from autograd_migrate.analyse.project import ExternalClass, Outside, ambiguous_imports, external_uses, summarize
 from autograd_migrate.analyse.stateful import plan_stateful, stateful_uses
 from autograd_migrate.analyse.variables import analyse_variables
 from autograd_migrate.index import ProjectIndex, Recorded
@@ -95,6 +95,7 @@ def analyse(ctx: ModuleContext, place: Place | None = None, unsafe: bool = False
         _add_sites(ctx, result, fc, sites[fc], frozen, level)
     if place is not None:
         _external_sites(ctx, place, result, frozen, unsafe)
+        result.findings += ambiguous_imports(ctx, place)
         result.summaries = [summarize(place.module, fc, ctx.code) for fc in classes]
         result.inlined |= {f"{place.module}.{name}" for site in sites.values() for name in site.inlined}
     variables, types, findings, removals = analyse_variables(ctx, frozen)

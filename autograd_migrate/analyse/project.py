@@ -3,6 +3,7 @@ and the classes of other modules it refers to (external uses)."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 import libcst as cst
@@ -10,7 +11,7 @@ import libcst as cst
 from autograd_migrate.analyse.classes import FunctionClass, function_class
 from autograd_migrate.analyse.context import ModuleContext
 from autograd_migrate.analyse.model import ApplySignature, ClassPlan, Param
-from autograd_migrate.index import ClassSummary, absolute_module
+from autograd_migrate.index import SPACE, ClassSummary, absolute_module
 from autograd_migrate.rules import Finding, Unsupported
 
 
@@ -142,7 +143,7 @@ def external_uses(ctx, place):
     stars = Counter(local for imp in ctx.survey.imports if _is_star(imp) for local, _ in _bindings(imp, place))
     for imp in ctx.survey.imports:
         for local, origin in _bindings(imp, place):
-            if not index.may_lead_to_class(origin, place.space):
+            if not index.may_lead_to_class(origin, place.space) and index.resolve(origin, place.space) is None:
                 continue
             for node, rebound in _accesses(ctx, imp, local, stars.get(local, 0) > 1):
                 dotted = origin
@@ -155,6 +156,29 @@ def external_uses(ctx, place):
                     _, refs, before = uses.get(summary.qualified, (summary, [], False))
                     uses[summary.qualified] = (summary, [*refs, node], before or rebound)
     return list(uses.values())
+
+
+def ambiguous_imports(ctx, place) -> list[Finding]:
+    """Imports under a name no root of the run gives that could mean several of its legacy
+    classes (see ProjectIndex.ending): their call sites are not rewritten, so they are reported."""
+    found = []
+    for imp in ctx.survey.imports:
+        for local, origin in _bindings(imp, place):
+            if place.index.may_lead_to_class(origin, place.space) or place.index.resolve(origin, place.space):
+                continue
+            candidates = [q for q in place.index.ending(origin) if (s := place.index.summary(q)) and s.legacy]
+            if len(candidates) > 1:
+                reason = (
+                    f"`{local}` is imported as `{origin}`, which no root of this run gives and which could be "
+                    f"any of {', '.join(map(_where, candidates))}: rewrite this module's calls of it by hand"
+                )
+                found.append(Finding.of(Unsupported, ctx.pos(imp), cls=local, reason=reason))
+    return found
+
+
+def _where(qualified: str) -> str:
+    root, space, name = qualified.rpartition(SPACE)
+    return f"`{name}` (under {os.path.relpath(root)})" if space else f"`{name}`"
 
 
 def _accesses(ctx, imp: cst.Import | cst.ImportFrom, local: str, ambiguous: bool = False):
