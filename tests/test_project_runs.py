@@ -331,9 +331,12 @@ def test_call_sites_reach_a_class_in_an_implicit_namespace_package(tmp_path: Pat
         "def run(x):\n    return Scale(2.0)(x) + L.Scale(3.0)(x)\n\n\n"
         "print(run(torch.ones(2, requires_grad=True)).sum().item())\n"
     )
+    # every file is under src/; `src.` is a spelling no root gives, but one class ends it
+    (tmp_path / "src" / "other.py").write_text("from src.models.layers.loss import Scale\n\ny = Scale(4.0)(1)\n")
     proc = cli(".", "--fix", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "return Scale.apply(x, 2.0) + L.Scale.apply(x, 3.0)\n" in (tmp_path / "src" / "train.py").read_text()
+    assert "y = Scale.apply(1, 4.0)\n" in (tmp_path / "src" / "other.py").read_text()
     run = subprocess.run(
         [sys.executable, "-W", "error", "train.py"], cwd=tmp_path / "src", capture_output=True, text=True, timeout=120
     )
