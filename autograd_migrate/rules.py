@@ -276,8 +276,10 @@ class StatefulInstance(Rule):
     applicability = "unsafe"
     why = (
         "A gradient-reversal layer that counts its calls (`self.iter_num += 1`) to schedule its "
-        "coefficient, built once and called on every step, possibly from another module: the "
-        "standard migration has nowhere to keep that state. The fix keeps `Fn` as a plain class: "
+        "coefficient, built once and called on every step, possibly from another module; a solver "
+        "whose instance is returned and read after the call (`step.back_out`); any instance with "
+        "state that is called again, passed on or returned: the standard migration has nowhere "
+        "to keep that state. The fix keeps `Fn` as a plain class: "
         "its constructor, helpers and attributes stay, and calling an instance applies the nested "
         "static `Fn.Function` with the instance as the last input, which forward keeps on ctx for "
         "backward. No call site changes, in any module: instances are built, passed around, called "
@@ -356,7 +358,8 @@ class InstanceReused(Rule):
     applicability = "manual"
     why = (
         "Each legacy call stored its state on the same object, so the second call overwrote "
-        "what backward of the first one needed. The intended behaviour must be chosen by hand."
+        "what backward of the first one needed. The intended behaviour must be chosen by hand. "
+        "For a class with state (attributes it sets on `self`), AGM011 keeps the instance instead."
     )
     invalid = _LEGACY_NEG + "def run():\n    f = Neg()\n    y = f(torch.ones(2))\n    return y + f(torch.ones(2))\n"
 
@@ -396,7 +399,8 @@ class InstanceEscapes(Rule):
     applicability = "manual"
     why = (
         "The call site cannot be rewritten exactly when the instance (or the class) travels: "
-        "stored on an attribute, passed, returned, kept at module level and called elsewhere."
+        "stored on an attribute, passed, returned, kept at module level and called elsewhere. "
+        "For a class with state (attributes it sets on `self`), AGM011 keeps the instance instead."
     )
     invalid = _LEGACY_NEG + "fns = [Neg()]\n"
 

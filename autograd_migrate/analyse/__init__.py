@@ -12,7 +12,7 @@ from autograd_migrate.analyse.classes import FunctionClass, block_related, find_
 from autograd_migrate.analyse.context import ModuleContext
 from autograd_migrate.analyse.model import HeldPlan, ModuleAnalysis, ModuleInstancePlan
 from autograd_migrate.analyse.project import ExternalClass, Outside, ambiguous_imports, external_uses, summarize
-from autograd_migrate.analyse.stateful import plan_stateful, stateful_uses
+from autograd_migrate.analyse.stateful import needed_elsewhere, plan_stateful, stateful_uses
 from autograd_migrate.analyse.variables import analyse_variables
 from autograd_migrate.index import ProjectIndex, Recorded
 from autograd_migrate.rules import (
@@ -68,14 +68,20 @@ def analyse(ctx: ModuleContext, place: Place | None = None, unsafe: bool = False
     for fc in classes:  # kept legacy for its state: split it, unless a use in another module forbids
         if fc.legacy and fc.plan is None:
             related = bool(fc.bases) or any(fc in c.family()[1:] for c in [*classes, *others])
-            fc.stateful = plan_stateful(ctx, fc, fc.blockers, sites[fc], related)
             blocked = place.index.blocked_by(f"{place.module}.{fc.name}") if place is not None else None
-            if fc.stateful is not None and blocked is not None:
-                fc.stateful, (reason, level) = None, blocked
-                pos = ctx.pos(fc.node.name)
-                fc.blockers.append(Finding.of(Unsupported, pos, applicability=level, cls=fc.name, reason=reason))
+            held = (
+                []
+                if blocked is None
+                else [Finding.of(Unsupported, ctx.pos(fc.node.name), cls=fc.name, reason=blocked[0])]
+            )
+            # a call site elsewhere that needs the instance is a reason to split, like one here
+            reasons = fc.blockers + [f for f in held if needed_elsewhere(f.message) and f not in fc.blockers]
+            fc.stateful = plan_stateful(ctx, fc, reasons, sites[fc], related)
+            if fc.stateful is not None and blocked is not None and not needed_elsewhere(blocked[0]):
+                fc.stateful = None
+                fc.blockers.append(held[0].but(fixable=False, applicability=blocked[1]))
 
-    frozen = [fc.node for fc in classes if fc.legacy and fc.plan is None]
+    frozen = [fc.node for fc in classes if fc.legacy and fc.plan is None and fc.stateful is None]
     for fc in classes:
         unsafe_sites = _makes_unsafe_fix(sites[fc]) or (
             place is not None and place.index.is_unsafe(f"{place.module}.{fc.name}")

@@ -10,6 +10,8 @@ any module, keeps working unchanged, with the legacy sharing of state between ca
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from autograd_migrate import patterns as m
@@ -26,12 +28,25 @@ from autograd_migrate.analyse.classes import (
 )
 from autograd_migrate.analyse.context import ModuleContext
 from autograd_migrate.analyse.model import StatefulPlan
-from autograd_migrate.rules import Finding, HeldInstance, InstanceEscapes, InstanceReused, ModuleInstance, Unsupported
+from autograd_migrate.rules import (
+    Finding,
+    HeldInstance,
+    InstanceEscapes,
+    InstanceReused,
+    ModuleInstance,
+    SelfIntrospection,
+    Unsupported,
+)
 from autograd_migrate.syntax import find
 
 NESTED = "Function"  # the nested static Function: `Cls.Function.apply(inputs..., self)`
 # What only the standard migration cannot do: the state object does it.
-_SOLVED = frozenset({InstanceReused.code, InstanceEscapes.code, HeldInstance.code, ModuleInstance.code})
+# (`self` stays an instance of the class: it is the state object, outside forward and backward too)
+_SOLVED = frozenset(
+    {InstanceReused.code, InstanceEscapes.code, HeldInstance.code, ModuleInstance.code, SelfIntrospection.code}
+)
+# a call site in another module that needs the instance (engine._held_back words it)
+_HELD_BACK = re.compile(rf"cannot be rewritten \(({InstanceReused.code}|{InstanceEscapes.code})\)$")
 _ACCUMULATES = "accumulated across calls of one reused instance"
 _SOLVED_REASONS = (
     _ACCUMULATES,
@@ -41,10 +56,34 @@ _SOLVED_REASONS = (
 )
 
 
+def _needs_the_instance(finding: Finding) -> bool:
+    """An instance called again, passed on, returned or read after the call: of a class with
+    state, only an instance that lives on reproduces it. (A held or module-level instance has
+    fixes of its own, AGM009 and AGM010; a class without state is better called twice.)"""
+    return finding.code in (InstanceReused.code, InstanceEscapes.code) or needed_elsewhere(finding.message)
+
+
+def needed_elsewhere(reason: str) -> bool:
+    """A class held back by a call site in another module that needs the instance."""
+    return _HELD_BACK.search(reason) is not None
+
+
+def _has_state(ctx: ModuleContext, fc: FunctionClass) -> bool:
+    """Whether a method stores an attribute of its own on `self` (not the ctx's)."""
+    for fn in fc.methods.values():
+        first = _first_param(fn)
+        attrs = find(fn, m.Attribute(value=m.Name(first))) if first else []
+        if any(a.attr.value not in CTX_API and ctx.is_store(a) for a in attrs):
+            return True
+    return False
+
+
 def solved_by_state(finding: Finding) -> bool:
     """A finding that keeping the instance as the state object answers."""
-    return finding.code in _SOLVED or (
-        finding.code == Unsupported.code and any(r in finding.message for r in _SOLVED_REASONS)
+    return (
+        finding.code in _SOLVED
+        or needed_elsewhere(finding.message)
+        or (finding.code == Unsupported.code and any(r in finding.message for r in _SOLVED_REASONS))
     )
 
 
@@ -60,7 +99,7 @@ def plan_stateful(
         related
         or fc.bases
         or fc.removed
-        or not any(_ACCUMULATES in b.message for b in blockers)  # without state, the usual fixes are better
+        or not any(_ACCUMULATES in b.message or (_needs_the_instance(b) and _has_state(ctx, fc)) for b in blockers)
         or not all(solved_by_state(b) for b in blockers)
         or len(node.bases) != 1
         or node.keywords
