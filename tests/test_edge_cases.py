@@ -236,3 +236,13 @@ def test_varargs_only_passed_on_to_the_base_constructor_are_dropped() -> None:
     assert "do not match its parameters" in reasons(HEAD + cls + "def f(x):\n    return Rev(0.5, 2)(x)\n")
     used = cls.replace("        self.lambd = lambd\n", "        self.lambd = lambd\n        self.rest = args\n")
     assert run(HEAD + used + "def f(x):\n    return Rev(0.5)(x)\n").new is None  # `args` is used: AGM101
+
+
+def test_a_split_class_may_not_call_function_init_by_name() -> None:
+    """`Function.__init__(self)` in the constructor: the plain class it would become has no
+    such base, so the state split is refused."""
+    named = WARMUP.replace("        self.n = 0\n", "        Function.__init__(self)\n        self.n = 0\n")
+    result = process(Path("case.py"), (HEAD + named).encode(), unsafe=True)
+    assert result.new is None and "AGM011" not in {f.code for f in result.findings}
+    supered = WARMUP.replace("        self.n = 0\n", "        super().__init__()\n        self.n = 0\n")
+    assert "class Warmup:\n" in process(Path("case.py"), (HEAD + supered).encode(), unsafe=True).new.decode()

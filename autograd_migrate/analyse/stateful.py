@@ -122,10 +122,12 @@ def plan_stateful(
     init = fc.methods.get("__init__")
     for small in _own_nodes(init, m.Expr()) if init is not None else ():
         args = _super_init_args(ctx, small)
-        if args and not m.matches(small, m.Expr(value=m.Call(func=m.Attribute(value=m.Call(func=m.Name("super")))))):
-            return None  # `Function.__init__(self, ...)`: the plain class has no such base
-        if args and not all(a.star for a in args):
-            return None
+        if args is None:
+            continue
+        if not m.matches(small, m.Expr(value=m.Call(func=m.Attribute(value=m.Call(func=m.Name("super")))))):
+            return None  # `Function.__init__(self)`: the plain class has no such base
+        if not all(a.star for a in args):
+            return None  # `object.__init__` takes none
     refs = {fn: _first_param_refs(ctx, fn) for fn in (forward, backward)}
     if None in refs.values():
         return None
