@@ -300,9 +300,9 @@ def _read(path: Path) -> FileResult:
     return result
 
 
-def _worth_parsing(data: bytes, index: ProjectIndex | None, full: bool = False) -> bool:
-    """The text test (with `full`, also the parser gate), or a legacy class name of the index."""
-    if (may_contain_legacy if full else mentions_legacy)(data):
+def _worth_parsing(data: bytes, index: ProjectIndex | None) -> bool:
+    """The text test and the parser gate, or a legacy class name of the index."""
+    if may_contain_legacy(data):
         return True
     return index is not None and mentions_any(data, index.names)
 
@@ -355,7 +355,7 @@ def process(
     if result.error:
         return result
     data = result.old
-    if not _worth_parsing(data, index, full=True):
+    if not _worth_parsing(data, index):
         result.old = b""
         return result
     # LibCST is imported only for files that pass the pre-filter: a clean tree never pays for it.

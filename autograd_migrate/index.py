@@ -97,7 +97,7 @@ class ProjectIndex:
     # qualified -> (why, fix level): a call site elsewhere cannot be rewritten (this run)
     blocked: dict[str, tuple[str, str]] = field(default_factory=dict)
     unsafe: set[str] = field(default_factory=set)  # classes with a call site elsewhere fixed unsafely
-    # "module.name": module-level names that other files of the run may import (engine._exported)
+    # "module.name": module-level names that other files of the run may import (engine._imported_elsewhere)
     exported: set[str] = field(default_factory=set)
     names: frozenset[str] = frozenset()  # legacy_names(), fixed once per round: the text pre-filter
     # import roots that hold modules of the same name as another root (two copies of a package,

@@ -47,14 +47,17 @@ def analyse(ctx: ModuleContext, place: Place | None = None, unsafe: bool = False
     classes = find_function_classes(ctx, outside and outside.base)
     others = outside.subclasses(classes) if outside else []
     plan_classes(ctx, classes, others)
-    if place is not None:  # blocked by a call site in another module
-        for fc in classes:
-            blocked = place.index.blocked_by(f"{place.module}.{fc.name}")
-            if blocked is not None and fc.plan is not None:
-                reason, level = blocked
+    held_back: dict[FunctionClass, Finding] = {}  # blocked by a call site in another module
+    for fc in classes if place is not None else ():
+        blocked = place.index.blocked_by(f"{place.module}.{fc.name}")
+        if blocked is not None:
+            reason, level = blocked
+            held_back[fc] = Finding.of(
+                Unsupported, ctx.pos(fc.node.name), applicability=level, cls=fc.name, reason=reason
+            )
+            if fc.plan is not None:
                 fc.plan = None
-                pos = ctx.pos(fc.node.name)
-                fc.blockers.append(Finding.of(Unsupported, pos, applicability=level, cls=fc.name, reason=reason))
+                fc.blockers.append(held_back[fc])
     constructed = {call.func.value for call in ctx.survey.calls}
     exported = _exported(place)
     sites = {fc: SiteAnalysis(ctx, fc, unsafe, exported) for fc in classes}
@@ -68,28 +71,24 @@ def analyse(ctx: ModuleContext, place: Place | None = None, unsafe: bool = False
     for fc in classes:  # kept legacy for its state: split it, unless a use in another module forbids
         if fc.legacy and fc.plan is None:
             related = bool(fc.bases) or any(fc in c.family()[1:] for c in [*classes, *others])
-            blocked = place.index.blocked_by(f"{place.module}.{fc.name}") if place is not None else None
-            held = (
-                []
-                if blocked is None
-                else [Finding.of(Unsupported, ctx.pos(fc.node.name), cls=fc.name, reason=blocked[0])]
-            )
+            held = held_back.get(fc)
+            solvable = held is not None and needed_elsewhere(held.message)
             # a call site elsewhere that needs the instance is a reason to split, like one here
-            reasons = fc.blockers + [f for f in held if needed_elsewhere(f.message) and f not in fc.blockers]
+            reasons = [*fc.blockers, held] if solvable and held not in fc.blockers else fc.blockers
             fc.stateful = plan_stateful(ctx, fc, reasons, sites[fc], related)
-            if fc.stateful is not None and blocked is not None and not needed_elsewhere(blocked[0]):
+            if fc.stateful is not None and held is not None and not solvable:
                 fc.stateful = None
-                fc.blockers.append(held[0].but(fixable=False, applicability=blocked[1]))
+                fc.blockers.append(held)
 
     frozen = [fc.node for fc in classes if fc.legacy and fc.plan is None and fc.stateful is None]
     for fc in classes:
+        if fc.stateful is not None:
+            _stateful_findings(ctx, fc, result, unsafe)
+            continue
         unsafe_sites = _makes_unsafe_fix(sites[fc]) or (
             place is not None and place.index.is_unsafe(f"{place.module}.{fc.name}")
         )
         level = _level(fc, fc.blockers, unsafe_sites)
-        if fc.stateful is not None:
-            _stateful_findings(ctx, fc, result, unsafe)
-            continue
         if fc.legacy:
             result.findings.append(_class_finding(ctx, fc, level).but(fixable=fc.plan is not None, applicability=level))
             if fc.plan is not None:

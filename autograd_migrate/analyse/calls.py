@@ -15,6 +15,7 @@ from autograd_migrate import patterns as m
 from autograd_migrate.analyse.classes import FunctionClass, base_method_call, is_static
 from autograd_migrate.analyse.context import ModuleContext
 from autograd_migrate.analyse.model import ApplySignature, CallSitePlan, HeldPlan, ModuleInstancePlan, Param
+from autograd_migrate.analyse.scopes import Binding
 from autograd_migrate.rules import (
     Finding,
     HeldInstance,
@@ -237,10 +238,7 @@ class SiteAnalysis:
         """`fn = Fn(constants)` at module level, then called anywhere (other modules may import
         it): an unsafe fix makes `fn` a function of forward's inputs that calls `Fn.apply`."""
         ctx, name = self.ctx, assign.targets[0].target.value
-        bindings = ctx.bindings(assign, name)
-        if len(bindings) != 1:
-            raise self.fail(InstanceEscapes, assign, what="an instance", how=f"is kept in `{name}`, which is rebound")
-        for use in bindings[0].references:
+        for use in self._sole_binding(assign).references:
             parent = ctx.parent(use)
             if isinstance(parent, cst.Attribute) and parent.value is use:
                 self._member_outside(parent)
@@ -261,16 +259,19 @@ class SiteAnalysis:
         plan = ModuleInstancePlan(node=line, ctor_call=ctor, extras=self._map_ctor(ctor, sig), inputs=sig.inputs)
         self.site_findings.append((Finding.of(ModuleInstance, ctx.pos(assign), fixable=True, **kw), plan))
 
+    def _sole_binding(self, assign: cst.Assign) -> Binding:
+        """The binding `name = Fn(...)` makes, when no other statement binds `name`."""
+        name = assign.targets[0].target.value
+        bindings = self.ctx.bindings(assign, name)
+        if len(bindings) != 1:
+            raise self.fail(InstanceEscapes, assign, what="an instance", how=f"is kept in `{name}`, which is rebound")
+        return bindings[0]
+
     def _single_use(self, ctor: cst.Call, assign: cst.Assign) -> None:
         """`f = Fn(args)` followed by exactly one `f(x)` in the same scope, outside any loop."""
         ctx = self.ctx
         target = assign.targets[0].target
-        bindings = ctx.bindings(assign, target.value)
-        if len(bindings) != 1:
-            raise self.fail(
-                InstanceEscapes, assign, what="an instance", how=f"is kept in `{target.value}`, which is rebound"
-            )
-        uses = list(bindings[0].references)
+        uses = list(self._sole_binding(assign).references)
         if not uses:
             raise self.fail(InstanceEscapes, assign, what="an instance", how="is created but never called")
         calls = [u for u in uses if isinstance(p := ctx.parent(u), cst.Call) and p.func is u]

@@ -681,8 +681,13 @@ def _gradients(ctx: ModuleContext, value: cst.BaseExpression, depth: int = 0) ->
     return "unknown"
 
 
-def _free_ctx_name(fns: list[cst.FunctionDef], own_refs: set[cst.Name]) -> str:
-    """`ctx`, unless the method already uses that name for something else."""
+def _free_ctx_name(
+    fns: list[cst.FunctionDef],
+    own_refs: set[cst.Name],
+    candidates: tuple[str, ...] = ("ctx", "ctx_", "fctx", "autograd_ctx", "ctx__"),
+) -> str:
+    """`ctx` (or the first of other `candidates`), unless the methods already use that name for
+    something else."""
     firsts = {p.name for fn in fns if (p := _first_param_node(fn)) is not None}
     used = {n.value for fn in fns for n in find(fn, m.Name()) if n not in own_refs and n not in firsts}
-    return next(c for c in ("ctx", "ctx_", "fctx", "autograd_ctx", "ctx__") if c not in used)
+    return next(c for c in candidates if c not in used)

@@ -142,7 +142,7 @@ def plan_stateful(
                 return None
         returns[ret] = kind == "tuple"
     ctx_name = _free_ctx_name([forward, backward], set())
-    state = next(n for n in ("state", "state_", "fstate", "legacy_state") if not _mentions([forward, backward], n))
+    state = _free_ctx_name([forward, backward], set(), ("state", "state_", "fstate", "legacy_state"))
     return StatefulPlan(
         node=node, forward=forward, backward=backward, refs=refs, ctx_name=ctx_name, state=state, returns=returns
     )
@@ -195,7 +195,3 @@ def _helpers_use_ctx_api(fc: FunctionClass) -> bool:
         if (first := _first_param(fn))
         for a in find(fn, m.Attribute(value=m.Name(first)))
     )
-
-
-def _mentions(fns: list[cst.FunctionDef], name: str) -> bool:
-    return any(n.value == name for fn in fns for n in find(fn, m.Name()))

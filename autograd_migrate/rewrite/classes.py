@@ -97,8 +97,14 @@ def _absorb_init(forward: cst.FunctionDef, init: cst.FunctionDef) -> cst.Functio
     """Append the constructor's parameters to forward and run its body first."""
     ps = init.params
     moved = [*ps.posonly_params, *ps.params][1:] + list(ps.kwonly_params)
-    params = list(forward.params.params)
-    defaulted = any(p.default is not None for p in [*forward.params.posonly_params, *params])
+    forward = forward.with_changes(params=append_params(forward.params, moved))
+    return run_first(forward, [s for s in statements(init.body) if not is_filler(s)])
+
+
+def append_params(parameters: cst.Parameters, moved: list[cst.Param]) -> cst.Parameters:
+    """`moved` after the positional parameters, `=None` where a default came before."""
+    params = list(parameters.params)
+    defaulted = any(p.default is not None for p in [*parameters.posonly_params, *params])
     appended = []
     for p in moved:
         if p.default is None and defaulted:
@@ -110,14 +116,16 @@ def _absorb_init(forward: cst.FunctionDef, init: cst.FunctionDef) -> cst.Functio
         params[-1] = params[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         if isinstance(last_comma, cst.Comma) and isinstance(last_comma.whitespace_after, cst.ParenthesizedWhitespace):
             appended[-1] = appended[-1].with_changes(comma=last_comma)
-    new_params = forward.params.with_changes(params=[*params, *appended])
+    return parameters.with_changes(params=[*params, *appended])
 
-    body = [s for s in statements(init.body) if not is_filler(s)]
-    if not body:
-        return forward.with_changes(params=new_params)
-    block = forward.body
+
+def run_first(fn: cst.FunctionDef, first: list[cst.BaseStatement]) -> cst.FunctionDef:
+    """`fn` running `first` (after its docstring) before its own body."""
+    if not first:
+        return fn
+    block = fn.body
     if isinstance(block, cst.SimpleStatementSuite):
         block = cst.IndentedBlock(body=statements(block))
     lines = list(block.body)
     at = 1 if lines and is_docstring(lines[0]) else 0
-    return forward.with_changes(params=new_params, body=block.with_changes(body=[*lines[:at], *body, *lines[at:]]))
+    return fn.with_changes(body=block.with_changes(body=[*lines[:at], *first, *lines[at:]]))

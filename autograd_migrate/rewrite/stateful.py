@@ -6,9 +6,8 @@ import libcst as cst
 
 from autograd_migrate.analyse.model import StatefulPlan
 from autograd_migrate.analyse.stateful import NESTED
-from autograd_migrate.rewrite.classes import NONE, extend_return
-from autograd_migrate.rewrite.edits import Edits, tight_equal
-from autograd_migrate.syntax import is_docstring, statements
+from autograd_migrate.rewrite.classes import append_params, extend_return, run_first
+from autograd_migrate.rewrite.edits import Edits
 
 
 def add_stateful_edits(edits: Edits, plan: StatefulPlan) -> None:
@@ -64,32 +63,20 @@ def _call(forward: cst.FunctionDef, plan: StatefulPlan) -> cst.FunctionDef:
 
 def _static_forward(forward: cst.FunctionDef, plan: StatefulPlan) -> cst.FunctionDef:
     """`forward(ctx, x, state)`, keeping the state on ctx for backward."""
-    first, *inputs = forward.params.params
-    state = cst.Param(cst.Name(plan.state))
-    if any(p.default is not None for p in inputs):
-        state = state.with_changes(default=NONE, equal=tight_equal())
-    if inputs:
-        inputs[-1] = inputs[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-    params = forward.params.with_changes(params=[first.with_changes(name=cst.Name(plan.ctx_name)), *inputs, state])
+    params = append_params(_with_ctx(forward.params, plan), [cst.Param(cst.Name(plan.state))])
     keep = cst.parse_statement(f"{plan.ctx_name}.{plan.state} = {plan.state}\n")
     return _static(forward.with_changes(params=params, leading_lines=[]), keep)
 
 
 def _static_backward(backward: cst.FunctionDef, plan: StatefulPlan) -> cst.FunctionDef:
-    first, *grads = backward.params.params
-    params = backward.params.with_changes(params=[first.with_changes(name=cst.Name(plan.ctx_name)), *grads])
     fetch = cst.parse_statement(f"{plan.state} = {plan.ctx_name}.{plan.state}\n")
-    return _static(backward.with_changes(params=params), fetch)
+    return _static(backward.with_changes(params=_with_ctx(backward.params, plan)), fetch)
+
+
+def _with_ctx(params: cst.Parameters, plan: StatefulPlan) -> cst.Parameters:
+    first, *rest = params.params
+    return params.with_changes(params=[first.with_changes(name=cst.Name(plan.ctx_name)), *rest])
 
 
 def _static(fn: cst.FunctionDef, first: cst.BaseStatement) -> cst.FunctionDef:
-    """A static method that runs `first` (after the docstring) before its own body."""
-    block = fn.body
-    if isinstance(block, cst.SimpleStatementSuite):
-        block = cst.IndentedBlock(body=statements(block))
-    lines = list(block.body)
-    at = 1 if lines and is_docstring(lines[0]) else 0
-    return fn.with_changes(
-        decorators=[cst.Decorator(cst.Name("staticmethod"))],
-        body=block.with_changes(body=[*lines[:at], first, *lines[at:]]),
-    )
+    return run_first(fn, [first]).with_changes(decorators=[cst.Decorator(cst.Name("staticmethod"))])
